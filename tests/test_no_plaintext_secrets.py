@@ -1,0 +1,143 @@
+"""Canary scan: no issued token, secret or session JWT is stored or logged in plaintext.
+
+A full discovery flow runs through a real server; every credential it hands out is collected.
+Then the whole database is dumped (every row of every table, via reflection) and the server log
+read, and none of the collected strings may appear in either.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import Any
+
+import sqlalchemy as sa
+
+REDIRECT_URL = "http://localhost:3000/authenticate"
+
+
+def dump_database(url: str) -> str:
+    """``repr`` of every row of every table."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    engine = sa.create_engine(url)
+    try:
+        metadata = sa.MetaData()
+        metadata.reflect(engine)
+        assert metadata.tables, "no tables found: did the server run its migrations?"
+        lines = []
+        with engine.connect() as conn:
+            for table in metadata.sorted_tables:
+                for row in conn.execute(sa.select(table)):
+                    lines.append(f"{table.name}: {tuple(row)!r}")
+        return "\n".join(lines)
+    finally:
+        engine.dispose()
+
+
+def leaked(canaries: dict[str, str], haystack: str) -> list[str]:
+    found = []
+    for label, value in canaries.items():
+        for form in {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}:
+            if form in haystack:
+                found.append(label)
+                break
+    return found
+
+
+def test_no_credential_appears_in_the_database_or_the_log(server):
+    # A project made by the CLI: its secret never passes through the server's output.
+    project_id, secret = server.create_project("Canary")
+    api = server.client(auth=(project_id, secret))
+    canaries: dict[str, str] = {"project secret": secret}
+    sent: dict[str, int] = {}
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = api.post(path, json=body)
+        assert resp.status_code == 200, f"{path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def login(email: str) -> str:
+        post(
+            "/v1/b2b/magic_links/email/discovery/send",
+            {"email_address": email, "discovery_redirect_url": REDIRECT_URL},
+        )
+        sent[email] = sent.get(email, 0) + 1
+        token = server.latest_link_token(email, count=sent[email])
+        canaries[f"magic link token #{len(canaries)}"] = token
+        return token
+
+    def keep(label: str, body: dict[str, Any]) -> None:
+        for key in ("intermediate_session_token", "session_token", "session_jwt"):
+            if body.get(key):
+                canaries[f"{label} {key}"] = body[key]
+
+    with api:
+        auth = post(
+            "/v1/b2b/magic_links/discovery/authenticate",
+            {"discovery_magic_links_token": login("a@canary.io")},
+        )
+        keep("first login", auth)
+        created = post(
+            "/v1/b2b/discovery/organizations/create",
+            {
+                "intermediate_session_token": auth["intermediate_session_token"],
+                "organization_name": "Canary",
+                "organization_slug": "canary",
+                "email_allowed_domains": ["canary.io"],
+                "email_jit_provisioning": "RESTRICTED",
+            },
+        )
+        keep("create", created)
+        keep(
+            "session authenticate",
+            post("/v1/b2b/sessions/authenticate", {"session_token": created["session_token"]}),
+        )
+        keep(
+            "jwt authenticate", post("/v1/b2b/sessions/authenticate", {"session_jwt": created["session_jwt"]})
+        )
+        org_id = created["organization"]["organization_id"]
+        for email in ("a@canary.io", "b@canary.io"):
+            again = post(
+                "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": login(email)}
+            )
+            keep(f"login {email}", again)
+            listed = post(
+                "/v1/b2b/discovery/organizations",
+                {"intermediate_session_token": again["intermediate_session_token"]},
+            )
+            assert [d["organization"]["organization_id"] for d in listed["discovered_organizations"]] == [
+                org_id
+            ]
+            exchanged = post(
+                "/v1/b2b/discovery/intermediate_sessions/exchange",
+                {
+                    "intermediate_session_token": again["intermediate_session_token"],
+                    "organization_id": org_id,
+                },
+            )
+            keep(f"exchange {email}", exchanged)
+        # A link that is sent but never clicked is stored too (pending): it must be hashed as well.
+        login("c@canary.io")
+
+    canaries["default project secret"] = server.secret
+    assert len(canaries) >= 14, sorted(canaries)
+
+    # Mail bodies (which hold the links) live in the outbox until delivered, then are erased.
+    # Every mail is in the mailbox already; give the outbox loop a bounded time to erase them.
+    deadline = time.monotonic() + 15
+    found = leaked(canaries, dump_database(server.database_url))
+    while found and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = leaked(canaries, dump_database(server.database_url))
+    server.stop()
+
+    dump = dump_database(server.database_url)
+    assert org_id in dump, "the dump does not even contain the organization: the scan would prove nothing"
+    assert leaked(canaries, dump) == [], "plaintext credentials in the database"
+
+    # The server printed the first project's credentials at start-up by design; everything
+    # else, including the CLI-made project's secret, must never reach its log.
+    log = server.log_path.read_text(errors="replace")
+    log_canaries = {k: v for k, v in canaries.items() if k != "default project secret"}
+    assert leaked(log_canaries, log) == [], "plaintext credentials in the server log"
