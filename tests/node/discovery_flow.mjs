@@ -61,8 +61,9 @@ async function mailbox(to) {
     headers: { Authorization: `Basic ${Buffer.from(`${projectId}:${secret}`).toString("base64")}` },
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
-  assert.equal(resp.status, 200, `GET ${url} answered ${resp.status}: ${await resp.text()}`);
-  const messages = await resp.json();
+  const text = await resp.text();
+  assert.equal(resp.status, 200, `GET ${url} answered ${resp.status}: ${text}`);
+  const messages = JSON.parse(text);
   assert.ok(Array.isArray(messages), `dev mailbox did not return a JSON array: ${JSON.stringify(messages)}`);
   return messages;
 }
