@@ -8,7 +8,9 @@ per-operation example count, so one run stays well under a minute.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -57,7 +59,44 @@ def schemathesis_cmd() -> list[str]:
     pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
 
 
-def test_schemathesis_implemented_operations(server, spec_path, tmp_path):
+def write_config(path: Path, *, project_id: str, org_id: str, session_token: str, session_jwt: str) -> None:
+    """A schemathesis.toml that mixes real identifiers into the generated data.
+
+    Random ids and tokens only ever reach the "not found" branches; with real ones part of the
+    time, the success bodies of JWKS, org policy, sessions.authenticate and discovery list are
+    schema-checked too.
+    """
+    path.write_text(
+        f"""
+[dictionaries.project_ids]
+values = [{json.dumps(project_id)}]
+[dictionaries.organization_ids]
+values = [{json.dumps(org_id)}]
+[dictionaries.session_tokens]
+values = [{json.dumps(session_token)}]
+[dictionaries.session_jwts]
+values = [{json.dumps(session_jwt)}]
+
+[parameters]
+"path.project_id" = {{ dictionary = "project_ids", probability = 0.7 }}
+"path.organization_id" = {{ dictionary = "organization_ids", probability = 0.7 }}
+"body.organization_id" = {{ dictionary = "organization_ids", probability = 0.5 }}
+"body.session_token" = {{ dictionary = "session_tokens", probability = 0.5 }}
+"body.session_jwt" = {{ dictionary = "session_jwts", probability = 0.3 }}
+"""
+    )
+
+
+def test_schemathesis_implemented_operations(server, prep, spec_path, tmp_path):
+    suffix = secrets.token_hex(4)
+    created = prep.create_org(f"admin-{suffix}@clinic.example.com", "Fuzz Clinic", f"fuzz-clinic-{suffix}")
+    write_config(
+        tmp_path / "schemathesis.toml",
+        project_id=server.project_id,
+        org_id=created["organization"]["organization_id"],
+        session_token=created["session_token"],
+        session_jwt=created["session_jwt"],
+    )
     cmd = [
         *schemathesis_cmd(),
         "run",
@@ -82,6 +121,9 @@ def test_schemathesis_implemented_operations(server, spec_path, tmp_path):
         "--generation-database",
         "none",
         "--no-color",
+        # Show real request bodies in reproductions (throwaway test credentials only).
+        "--output-sanitize",
+        "false",
         "--report",
         "junit",
         "--report-dir",
