@@ -1,0 +1,267 @@
+"""The catalogue of errors Tenantry returns, each one a Stytch ``error_type``.
+
+    TenantryError                      -> {status_code, request_id, error_type, error_message, error_url}
+      +-- BadRequest (400)             malformed JSON, missing or invalid fields, policy refusals
+      +-- Unauthorized (401)           bad project credentials, used or expired secrets
+      +-- Forbidden (403)              RBAC denials
+      +-- NotFound (404)               unknown tokens, sessions, organizations, members
+      +-- TooManyRequests (429)
+      +-- ServiceUnavailable (503)
+
+Domain code raises these; ``tenantry.api.errors`` renders them. The error_type strings and
+statuses are copied from Stytch's published catalogue, never invented, so that application
+code branching on ``error_type`` behaves the same against Tenantry and Stytch.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class TenantryError(Exception):
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str] = "internal_server_error"
+    error_message: ClassVar[str] = (
+        "Oops, something seems to have gone wrong, please reach out to your Tenantry operator."
+    )
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.error_message
+        super().__init__(self.message)
+
+    @property
+    def error_url(self) -> str:
+        return f"https://stytch.com/docs/api/errors/{self.status_code}#{self.error_type}"
+
+
+class BadRequest(TenantryError):
+    status_code = 400
+    error_type = "bad_request"
+    error_message = "The request could not be understood."
+
+
+class Unauthorized(TenantryError):
+    status_code = 401
+
+
+class Forbidden(TenantryError):
+    status_code = 403
+
+
+class NotFound(TenantryError):
+    status_code = 404
+
+
+class TooManyRequests(TenantryError):
+    status_code = 429
+    error_type = "too_many_requests"
+    error_message = "Too many requests have been made."
+
+
+class ServiceUnavailable(TenantryError):
+    status_code = 503
+    error_type = "server_unavailable"
+    error_message = "The service is temporarily unavailable; try again shortly."
+
+
+# -- 400 ---------------------------------------------------------------------------------------
+
+
+class InvalidArgument(BadRequest):
+    error_type = "invalid_argument"
+
+
+class InvalidEmail(BadRequest):
+    error_type = "invalid_email"
+    error_message = "Email format is invalid."
+
+
+class InvalidDiscoveryRedirectUrl(BadRequest):
+    error_type = "invalid_discovery_redirect_url"
+    error_message = "The discovery_redirect_url is not a valid absolute http(s) URL."
+
+
+class NoMatchForProvidedMagicLinkUrl(BadRequest):
+    error_type = "no_match_for_provided_magic_link_url"
+    error_message = "The magic_link_url in the request did not match any redirect URLs set for this project."
+
+
+class NoDiscoveryRedirectUrlsSet(BadRequest):
+    error_type = "no_discovery_redirect_urls_set"
+    error_message = "No discovery_redirect_url was given and the project has no redirect URLs set."
+
+
+class InvalidExpirationMinutes(BadRequest):
+    error_type = "invalid_argument"
+
+
+class InvalidSessionDurationMinutes(BadRequest):
+    error_type = "invalid_session_duration_minutes"
+    error_message = "session_duration_minutes must be between 5 and 527040."
+
+
+class NoSessionArguments(BadRequest):
+    error_type = "no_session_arguments"
+    error_message = "One of session_token or session_jwt must be provided."
+
+
+class TooManySessionArguments(BadRequest):
+    error_type = "too_many_session_arguments"
+    error_message = "Only one of session_token, session_jwt or intermediate_session_token may be provided."
+
+
+class OrganizationSlugAlreadyUsed(BadRequest):
+    error_type = "organization_slug_already_used"
+    error_message = "The provided organization_slug is already used in another organization."
+
+
+class InvalidOrganizationSlug(BadRequest):
+    error_type = "invalid_organization_slug"
+    error_message = (
+        "The organization_slug must be between 2 and 128 characters long and may only contain "
+        "alphanumerics and the reserved characters '-', '.', '_' and '~'."
+    )
+
+
+class InvalidOrganizationName(BadRequest):
+    error_type = "invalid_organization_name"
+    error_message = "The organization_name must be between 1 and 128 characters long."
+
+
+class DuplicateOrganizationExternalId(BadRequest):
+    error_type = "duplicate_organization_external_id"
+    error_message = "The provided organization_external_id is already used in another organization."
+
+
+class InvalidOrganizationExternalId(BadRequest):
+    error_type = "invalid_organization_external_id"
+    error_message = (
+        "The organization_external_id must be at most 128 characters of letters, digits and '.', '_', '-', '|'."
+    )
+
+
+class OrganizationSettingsDomainTooCommon(BadRequest):
+    error_type = "organization_settings_domain_too_common"
+    error_message = "Common email domains such as gmail.com cannot be used as an allowed domain."
+
+
+class OrganizationSettingsInvalidDomain(BadRequest):
+    error_type = "organization_settings_invalid_domain"
+    error_message = "One of the email_allowed_domains is not a valid domain."
+
+
+class InvalidOrganizationSetting(BadRequest):
+    error_type = "invalid_argument"
+
+
+class MetadataTooLarge(BadRequest):
+    error_type = "metadata_too_large"
+    error_message = "Metadata may be at most 4 KB of JSON."
+
+
+class CustomClaimsTooLarge(BadRequest):
+    error_type = "custom_claims_too_large"
+    error_message = "session_custom_claims may be at most 4 KB of JSON."
+
+
+class ReservedClaimsInCustomClaims(BadRequest):
+    error_type = "reserved_claims_in_custom_claims"
+    error_message = "session_custom_claims may not set reserved JWT claims (iss, sub, aud, exp, nbf, iat, jti)."
+
+
+class StytchClaimsInCustomClaims(BadRequest):
+    error_type = "stytch_claims_in_custom_claims"
+    error_message = "session_custom_claims may not set claims under the https://stytch.com/ namespace."
+
+
+class EmailJitProvisioningNotAllowed(BadRequest):
+    error_type = "email_jit_provisioning_not_allowed"
+    error_message = "This organization does not allow new members to join by email domain."
+
+
+class InvalidEmailForJitProvisioning(BadRequest):
+    error_type = "invalid_email_for_jit_provisioning"
+    error_message = "The email's domain is not one of this organization's allowed domains."
+
+
+class InvalidSessionToken(BadRequest):
+    error_type = "invalid_session_token"
+    error_message = "Invalid session token."
+
+
+class InvalidRole(BadRequest):
+    error_type = "invalid_rbac_role_id"
+    error_message = "One of the given role ids does not exist in this organization's RBAC policy."
+
+
+class MemberSessionOrganizationMismatch(BadRequest):
+    error_type = "invalid_organization_id"
+    error_message = "The organization_id is not valid."
+
+
+# -- 401 ---------------------------------------------------------------------------------------
+
+
+class UnauthorizedCredentials(Unauthorized):
+    error_type = "unauthorized_credentials"
+    error_message = "Unauthorized credentials."
+
+
+class UnableToAuthMagicLink(Unauthorized):
+    error_type = "unable_to_auth_magic_link"
+    error_message = (
+        "The magic link could not be authenticated because it was either already used or expired. "
+        "Send another magic link to this user."
+    )
+
+
+# -- 403 ---------------------------------------------------------------------------------------
+
+
+class SessionAuthorizationError(Forbidden):
+    error_type = "session_authorization_error"
+    error_message = "The Member is not authorized to perform the requested action on that resource."
+
+
+class SessionAuthorizationTenancyError(Forbidden):
+    error_type = "session_authorization_tenancy_error"
+    error_message = "OrganizationID in AuthorizationCheck request does not match session's Organization ID"
+
+
+# -- 404 ---------------------------------------------------------------------------------------
+
+
+class MagicLinkNotFound(NotFound):
+    error_type = "magic_link_not_found"
+    error_message = "The magic link could not be authenticated, try sending another magic link to the user."
+
+
+class IntermediateSessionNotFound(NotFound):
+    error_type = "intermediate_session_not_found"
+    error_message = "Intermediate session could not be found."
+
+
+class SessionNotFound(NotFound):
+    error_type = "session_not_found"
+    error_message = "Session could not be found."
+
+
+class OrganizationNotFound(NotFound):
+    error_type = "organization_not_found"
+    error_message = "Organization could not be found."
+
+
+class MemberNotFound(NotFound):
+    error_type = "member_not_found"
+    error_message = "Member could not be found."
+
+
+class RouteNotFound(NotFound):
+    error_type = "route_not_found"
+    error_message = "The requested route does not exist."
+
+
+class MethodNotAllowed(TenantryError):
+    status_code = 405
+    error_type = "method_not_allowed"
+    error_message = "This HTTP method is not allowed on this route."

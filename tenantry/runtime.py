@@ -1,0 +1,29 @@
+"""What a running server shares between requests: built once by ``create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+
+from sqlalchemy.engine import Engine
+
+from tenantry.clock import Clock
+from tenantry.config import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    # Set by the app once the delivery loop runs: wakes it after a request queued mail.
+    wake_mailer: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def mail_domain(self) -> str:
+        address = parseaddr(self.settings.mail_from)[1]
+        return address.rsplit("@", 1)[-1] if "@" in address else "tenantry.localhost"
+
+    def after_commit(self) -> None:
+        self.wake_mailer()
