@@ -1,0 +1,33 @@
+"""Apply Alembic migrations; called by ``tenantry migrate`` and on server start."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+from tenantry.db.engine import is_sqlite
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "tenantry:migrations")
+    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    config = alembic_config(str(engine.url))
+    with engine.connect() as conn:
+        if not is_sqlite(str(engine.url)):
+            # Several workers may start at once; one migrates, the others wait for it.
+            conn.exec_driver_sql("SELECT pg_advisory_lock(827364501)")
+        try:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+        finally:
+            if not is_sqlite(str(engine.url)):
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(827364501)")
+                conn.commit()

@@ -1,0 +1,182 @@
+"""Every table Tenantry keeps. Every tenant-owned table carries ``project_id`` and every query
+filters on it, so one project's credentials can never reach another project's rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("project_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("secret_digest", sa.String(64), nullable=False),
+    # Exact-match allow-list; the first entry is the default for every link type.
+    sa.Column("redirect_urls", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(64), sa.ForeignKey("projects.project_id"), nullable=False, index=True),
+    sa.Column("private_key_pem", sa.Text, nullable=False),
+    sa.Column("public_jwk", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    # NULL while the key signs new JWTs; set when rotated out (still served until JWTs expire).
+    sa.Column("retired_at", Timestamp, nullable=True),
+)
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("organization_id", sa.String(80), primary_key=True),
+    sa.Column("project_id", sa.String(64), sa.ForeignKey("projects.project_id"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("slug", sa.String(128), nullable=False),
+    sa.Column("external_id", sa.String(128), nullable=True),
+    sa.Column("logo_url", sa.Text, nullable=False, default=""),
+    sa.Column("trusted_metadata", Json, nullable=False),
+    # The auth settings object, exactly as the wire format names its fields.
+    sa.Column("settings", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("project_id", "slug"),
+    sa.UniqueConstraint("project_id", "external_id"),
+)
+
+# One row per allowed email domain, so "which organizations admit @clinic.com" is an index
+# lookup rather than a scan of every organization's settings.
+organization_domains = sa.Table(
+    "organization_domains",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column(
+        "organization_id",
+        sa.String(80),
+        sa.ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.PrimaryKeyConstraint("organization_id", "domain"),
+    sa.Index("ix_organization_domains_lookup", "project_id", "domain"),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("member_id", sa.String(80), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column(
+        "organization_id",
+        sa.String(80),
+        sa.ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("email_address", sa.String(320), nullable=False),
+    sa.Column("email_domain", sa.String(255), nullable=False),
+    sa.Column("email_id", sa.String(80), nullable=False),
+    sa.Column("email_verified", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False, default=""),
+    sa.Column("roles", Json, nullable=False),
+    sa.Column("trusted_metadata", Json, nullable=False),
+    sa.Column("untrusted_metadata", Json, nullable=False),
+    sa.Column("is_breakglass", sa.Boolean, nullable=False, default=False),
+    sa.Column("external_id", sa.String(128), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("organization_id", "email_address"),
+    sa.Index("ix_members_project_email", "project_id", "email_address"),
+    sa.Index("ix_members_org_domain", "organization_id", "email_domain"),
+)
+
+magic_links = sa.Table(
+    "magic_links",
+    metadata,
+    sa.Column("token_digest", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    # discovery | login | signup | invite
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("email_address", sa.String(320), nullable=False),
+    sa.Column("organization_id", sa.String(80), nullable=True),
+    sa.Column("member_id", sa.String(80), nullable=True),
+    sa.Column("pkce_code_challenge", sa.String(128), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("consumed_at", Timestamp, nullable=True),
+)
+
+intermediate_sessions = sa.Table(
+    "intermediate_sessions",
+    metadata,
+    sa.Column("token_digest", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("email_address", sa.String(320), nullable=False),
+    # Set when an organization-scoped flow produced the IST (organization_id_hint).
+    sa.Column("organization_id", sa.String(80), nullable=True),
+    sa.Column("authentication_factors", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("consumed_at", Timestamp, nullable=True),
+)
+
+member_sessions = sa.Table(
+    "member_sessions",
+    metadata,
+    sa.Column("member_session_id", sa.String(96), primary_key=True),
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column(
+        "organization_id",
+        sa.String(80),
+        sa.ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("member_id", sa.String(80), sa.ForeignKey("members.member_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("authentication_factors", Json, nullable=False),
+    sa.Column("custom_claims", Json, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("last_accessed_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Index("ix_member_sessions_member", "member_id"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    # Stable across retries, so a retried delivery is recognisably the same mail.
+    sa.Column("message_id", sa.String(200), nullable=False, unique=True),
+    sa.Column("to_address", sa.String(320), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    # Bodies carry live links; they are erased once the message is delivered so that
+    # tokens do not sit in the database longer than needed.
+    sa.Column("text_body", sa.Text, nullable=True),
+    sa.Column("html_body", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | sent | dead
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_until", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("sent_at", Timestamp, nullable=True),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+)
