@@ -1,0 +1,90 @@
+"""Projects: the tenants of a Tenantry server, each with its own credentials and keys."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tenantry import tokens
+from tenantry.clock import Clock
+from tenantry.db.schema import projects
+from tenantry.errors import UnauthorizedCredentials
+from tenantry.sessions import keys
+
+# Stytch gives every new test project this redirect URL.
+DEFAULT_TEST_REDIRECT_URL = "http://localhost:3000/authenticate"
+
+
+@dataclass(frozen=True)
+class Project:
+    project_id: str
+    name: str
+    redirect_urls: list[str]
+
+    @property
+    def environment(self) -> str:
+        return "live" if self.project_id.startswith("project-live-") else "test"
+
+    @property
+    def is_test(self) -> bool:
+        return self.environment == "test"
+
+
+def create_project(
+    conn: Connection,
+    clock: Clock,
+    *,
+    name: str,
+    environment: str = "test",
+    redirect_urls: list[str] | None = None,
+) -> tuple[Project, str]:
+    """Create a project and its first signing key; returns the project and its secret.
+
+    The secret is shown once: only its digest is stored.
+    """
+    if environment not in ("test", "live"):
+        raise ValueError("environment must be 'test' or 'live'")
+    project_id = f"project-{environment}-{uuid.uuid4()}"
+    secret = tokens.project_secret(environment)
+    if redirect_urls is None:
+        redirect_urls = [DEFAULT_TEST_REDIRECT_URL] if environment == "test" else []
+    conn.execute(
+        projects.insert().values(
+            project_id=project_id,
+            name=name,
+            secret_digest=tokens.digest(secret),
+            redirect_urls=list(redirect_urls),
+            created_at=clock.now(),
+        )
+    )
+    keys.create_signing_key(conn, clock, project_id=project_id)
+    return Project(project_id, name, list(redirect_urls)), secret
+
+
+def get_project(conn: Connection, project_id: str) -> Project | None:
+    row = conn.execute(sa.select(projects).where(projects.c.project_id == project_id)).first()
+    if row is None:
+        return None
+    return Project(row.project_id, row.name, list(row.redirect_urls))
+
+
+def list_projects(conn: Connection) -> list[Project]:
+    rows = conn.execute(sa.select(projects).order_by(projects.c.created_at))
+    return [Project(r.project_id, r.name, list(r.redirect_urls)) for r in rows]
+
+
+def authenticate(conn: Connection, project_id: str, secret: str) -> Project:
+    row = conn.execute(sa.select(projects).where(projects.c.project_id == project_id)).first()
+    # Compare against a digest even for unknown projects so timing says nothing about which
+    # project ids exist.
+    stored = row.secret_digest if row is not None else tokens.digest("")
+    if not tokens.matches(secret, stored) or row is None:
+        raise UnauthorizedCredentials()
+    return Project(row.project_id, row.name, list(row.redirect_urls))
+
+
+def set_redirect_urls(conn: Connection, project_id: str, urls: list[str]) -> None:
+    conn.execute(projects.update().where(projects.c.project_id == project_id).values(redirect_urls=urls))
