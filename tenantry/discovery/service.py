@@ -1,0 +1,420 @@
+"""The discovery flow: prove an email, see the organizations it may enter, create or enter one.
+
+send link --> authenticate link --> IST --+--> create organization --> member session
+                                          +--> exchange into one   --> member session
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from tenantry import errors
+from tenantry.clock import Clock, rfc3339
+from tenantry.discovery.models import (
+    ELIGIBLE_BY_DOMAIN,
+    MEMBERSHIP_OF_STATUS,
+    AuthOutcome,
+    DiscoveredOrganization,
+)
+from tenantry.email import outbox
+from tenantry.email.render import render
+from tenantry.ids import new_id
+from tenantry.magic_links import pkce, redirects
+from tenantry.magic_links import store as links
+from tenantry.members import store as members
+from tenantry.members.emails import normalise_email
+from tenantry.members.models import ACTIVE, DELETED, Member, email_domain
+from tenantry.organizations import store as organizations
+from tenantry.organizations import validation
+from tenantry.organizations.models import AUTH_SETTING_FIELDS, DEFAULT_SETTINGS, Organization
+from tenantry.projects.service import Project
+from tenantry.rbac.policy import STYTCH_ADMIN
+from tenantry.sessions import requirements
+from tenantry.sessions import service as sessions
+from tenantry.sessions.models import IntermediateSession
+
+DISCOVERY_LINK_DEFAULT_MINUTES = 60
+LINK_MIN_MINUTES = 5
+LINK_MAX_MINUTES = 10080
+LOCALES = ("en", "es", "pt-br", "fr")
+
+
+def send_discovery_link(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    email_address: str,
+    redirect_url: str | None,
+    expiration_minutes: int | None,
+    pkce_code_challenge: str | None,
+    locale: str | None,
+    mail_domain: str,
+) -> None:
+    email = normalise_email(email_address)
+    target = redirects.resolve(project, redirect_url, invalid=errors.InvalidDiscoveryRedirectUrl)
+    minutes = DISCOVERY_LINK_DEFAULT_MINUTES if expiration_minutes is None else expiration_minutes
+    if not LINK_MIN_MINUTES <= minutes <= LINK_MAX_MINUTES:
+        raise errors.InvalidArgument("discovery_expiration_minutes must be between 5 and 10080.")
+    if locale is not None and locale not in LOCALES:
+        raise errors.InvalidArgument(f"locale must be one of {', '.join(LOCALES)}.")
+    challenge = pkce.validate_challenge(pkce_code_challenge) if pkce_code_challenge else None
+    # Earlier links stay valid: as on Stytch, each one is good until used or expired.
+    token = links.issue(
+        conn,
+        clock,
+        project_id=project.project_id,
+        purpose="discovery",
+        email=email,
+        expiration_minutes=minutes,
+        pkce_code_challenge=challenge,
+    )
+    mail = render("discovery", link=redirects.with_token(target, "discovery", token), expires_minutes=minutes)
+    outbox.queue(
+        conn,
+        clock,
+        project_id=project.project_id,
+        to=email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        message_domain=mail_domain,
+    )
+
+
+def authenticate_discovery_link(
+    conn: Connection, clock: Clock, *, project: Project, token: str, pkce_code_verifier: str | None
+) -> tuple[str, IntermediateSession, list[DiscoveredOrganization]]:
+    spent = links.spend(
+        conn,
+        clock,
+        project_id=project.project_id,
+        token=token,
+        purposes=("discovery",),
+        pkce_code_verifier=pkce_code_verifier,
+    )
+    factor = sessions.email_factor("magic_link", spent.email_address, rfc3339(clock.now()) or "")
+    ist_token, ist = sessions.create_intermediate_session(
+        conn, clock, project_id=project.project_id, email=spent.email_address, factors=[factor]
+    )
+    found = discover(conn, project_id=project.project_id, email=ist.email_address, factors=ist.authentication_factors)
+    return ist_token, ist, found
+
+
+def discover(
+    conn: Connection,
+    *,
+    project_id: str,
+    email: str,
+    factors: list[dict[str, Any]],
+    memberships_only: bool = False,
+) -> list[DiscoveredOrganization]:
+    """Organizations this email belongs to, is invited to, or (with an IST) may join by domain."""
+    mine = [m for m in members.memberships_of_email(conn, project_id, email) if m.status != DELETED]
+    domain = email_domain(email)
+    candidate_ids = [] if memberships_only else organizations.organizations_admitting_domain(conn, project_id, domain)
+    known = {m.organization_id for m in members.memberships_of_email(conn, project_id, email)}
+    orgs = organizations.get_many(conn, project_id, [m.organization_id for m in mine] + candidate_ids)
+    found: list[DiscoveredOrganization] = []
+    for member in mine:
+        org = orgs[member.organization_id]
+        found.append(
+            DiscoveredOrganization(
+                organization=org,
+                membership_type=MEMBERSHIP_OF_STATUS[member.status],
+                member=member,
+                details=None,
+                requirements=requirements.evaluate(org, factors),
+            )
+        )
+    for org_id in candidate_ids:
+        org = orgs.get(org_id)
+        if org is None or org_id in known or not _admits_by_domain(conn, org, domain):
+            continue
+        found.append(
+            DiscoveredOrganization(
+                organization=org,
+                membership_type=ELIGIBLE_BY_DOMAIN,
+                member=None,
+                details={"domain": domain},
+                requirements=requirements.evaluate(org, factors),
+            )
+        )
+    return found
+
+
+def _admits_by_domain(conn: Connection, org: Organization, domain: str) -> bool:
+    # Stytch's anti-phishing rule: a domain only opens an organization once somebody with a
+    # verified address on that domain is already inside it.
+    return (
+        org.setting("email_jit_provisioning") == "RESTRICTED"
+        and domain in org.allowed_domains
+        and members.has_verified_member_on_domain(conn, org.organization_id, domain)
+    )
+
+
+def list_organizations(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    intermediate_session_token: str | None,
+    session_token: str | None,
+    session_jwt: str | None,
+) -> tuple[str, list[DiscoveredOrganization], str | None]:
+    given = [v for v in (intermediate_session_token, session_token, session_jwt) if v]
+    if len(given) > 1:
+        raise errors.TooManySessionArguments()
+    if not given:
+        raise errors.NoSessionArguments(
+            "One of intermediate_session_token, session_token or session_jwt must be provided."
+        )
+    if intermediate_session_token:
+        ist = sessions.live_intermediate_session(
+            conn, clock, project_id=project.project_id, token=intermediate_session_token
+        )
+        found = discover(
+            conn, project_id=project.project_id, email=ist.email_address, factors=ist.authentication_factors
+        )
+        return ist.email_address, found, ist.organization_id
+    session = sessions.find_live_session(
+        conn, clock, project_id=project.project_id, session_token=session_token, session_jwt_value=session_jwt
+    )
+    member = members.get(conn, project.project_id, session.member_id)
+    if member is None:
+        raise errors.SessionNotFound()
+    found = discover(
+        conn,
+        project_id=project.project_id,
+        email=member.email_address,
+        factors=session.authentication_factors,
+        memberships_only=True,
+    )
+    return member.email_address, found, None
+
+
+def create_organization(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    intermediate_session_token: str,
+    fields: dict[str, Any],
+    session_duration_minutes: int | None,
+    session_custom_claims: dict[str, Any] | None,
+) -> AuthOutcome:
+    """Organization, its first admin and their session: one transaction, or nothing at all."""
+    ist = _spend_intermediate_session(conn, clock, project, intermediate_session_token)
+    # Options are validated before the new rows are written; any error rolls back the whole
+    # transaction, the IST's consumption included, so a bad request changes nothing.
+    sessions.session_duration(session_duration_minutes)
+    sessions.custom_claims(session_custom_claims)
+    org = _new_organization(conn, clock, project=project, creator_email=ist.email_address, fields=fields)
+    now = clock.now()
+    member = Member(
+        member_id=new_id("member", project.project_id),
+        project_id=project.project_id,
+        organization_id=org.organization_id,
+        email_address=ist.email_address,
+        email_id=new_id("member-email", project.project_id),
+        email_verified=True,
+        status=ACTIVE,
+        name="",
+        roles=[STYTCH_ADMIN],
+        trusted_metadata={},
+        untrusted_metadata={},
+        is_breakglass=False,
+        external_id=None,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        organizations.insert(conn, org)
+        members.insert(conn, member)
+    except IntegrityError:
+        # Lost a race for the slug or external id against a concurrent creation.
+        raise errors.OrganizationSlugAlreadyUsed() from None
+    return _enter(
+        conn,
+        clock,
+        ist=ist,
+        ist_token=intermediate_session_token,
+        member=member,
+        organization=org,
+        session_duration_minutes=session_duration_minutes,
+        session_custom_claims=session_custom_claims,
+    )
+
+
+def _spend_intermediate_session(conn: Connection, clock: Clock, project: Project, token: str) -> IntermediateSession:
+    """Spend the IST before doing anything else: under concurrent calls the conditional update
+    makes exactly one caller the owner (the others wait on the row, then find it spent)."""
+    ist = sessions.live_intermediate_session(conn, clock, project_id=project.project_id, token=token)
+    sessions.consume_intermediate_session(conn, clock, ist)
+    return ist
+
+
+def _new_organization(
+    conn: Connection, clock: Clock, *, project: Project, creator_email: str, fields: dict[str, Any]
+) -> Organization:
+    name = fields.get("organization_name") or _default_name(creator_email)
+    validation.validate_name(name)
+    slug = fields.get("organization_slug")
+    slug = validation.validate_slug(slug) if slug is not None else _free_slug(conn, project, name)
+    if organizations.slug_taken(conn, project.project_id, slug):
+        raise errors.OrganizationSlugAlreadyUsed()
+    external_id = fields.get("organization_external_id")
+    if external_id is not None:
+        validation.validate_external_id(external_id)
+        if organizations.external_id_taken(conn, project.project_id, external_id):
+            raise errors.DuplicateOrganizationExternalId()
+    settings = validation.validate_settings({k: v for k, v in fields.items() if k in DEFAULT_SETTINGS})
+    if "email_invites" not in settings and any(k in settings for k in AUTH_SETTING_FIELDS):
+        settings["email_invites"] = "NOT_ALLOWED"
+    metadata = validation.validate_metadata(fields.get("trusted_metadata") or {}, "trusted_metadata")
+    logo_url = fields.get("organization_logo_url") or ""
+    if len(logo_url) > 2048:
+        raise errors.InvalidArgument("organization_logo_url may be at most 2048 characters.")
+    now = clock.now()
+    return Organization(
+        organization_id=new_id("organization", project.project_id),
+        project_id=project.project_id,
+        name=name,
+        slug=slug,
+        external_id=external_id,
+        logo_url=logo_url,
+        trusted_metadata=metadata,
+        settings={**DEFAULT_SETTINGS, **settings},
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _default_name(email: str) -> str:
+    """Stytch names an unnamed organization after the email's domain, or its local part for
+    free-mail providers."""
+    local, domain = email.rsplit("@", 1)
+    if domain in validation.COMMON_DOMAINS or domain.endswith(".edu"):
+        return local[:128]
+    return domain.split(".")[0][:128] or local[:128]
+
+
+def _free_slug(conn: Connection, project: Project, name: str) -> str:
+    base = validation.slug_from(name)
+    slug = base
+    while organizations.slug_taken(conn, project.project_id, slug):
+        slug = f"{base[:115]}-{uuid.uuid4().hex[:8]}"
+    return slug
+
+
+def exchange_intermediate_session(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    intermediate_session_token: str,
+    organization_reference: str,
+    session_duration_minutes: int | None,
+    session_custom_claims: dict[str, Any] | None,
+) -> AuthOutcome:
+    ist = _spend_intermediate_session(conn, clock, project, intermediate_session_token)
+    sessions.session_duration(session_duration_minutes)
+    sessions.custom_claims(session_custom_claims)
+    org = organizations.get_by_reference(conn, project.project_id, organization_reference)
+    if org is None:
+        raise errors.OrganizationNotFound()
+    member = members.get_by_email(conn, project.project_id, org.organization_id, ist.email_address)
+    now = clock.now()
+    if member is None or member.status == DELETED:
+        member = _join_by_domain(conn, clock, project=project, org=org, email=ist.email_address, deleted=member)
+    elif member.status != ACTIVE:
+        # Proving the email accepts a pending invitation.
+        members.activate(conn, member.member_id, now)
+        member = members.get(conn, project.project_id, member.member_id) or member
+    return _enter(
+        conn,
+        clock,
+        ist=ist,
+        ist_token=intermediate_session_token,
+        member=member,
+        organization=org,
+        session_duration_minutes=session_duration_minutes,
+        session_custom_claims=session_custom_claims,
+    )
+
+
+def _join_by_domain(
+    conn: Connection, clock: Clock, *, project: Project, org: Organization, email: str, deleted: Member | None
+) -> Member:
+    if org.setting("email_jit_provisioning") != "RESTRICTED":
+        raise errors.EmailJitProvisioningNotAllowed()
+    if not _admits_by_domain(conn, org, email_domain(email)):
+        raise errors.InvalidEmailForJitProvisioning()
+    if deleted is not None:
+        # A deleted member comes back only through reactivation, as on Stytch.
+        raise errors.EmailJitProvisioningNotAllowed(
+            "This member was deleted from the organization; an admin must reactivate them."
+        )
+    now = clock.now()
+    member = Member(
+        member_id=new_id("member", project.project_id),
+        project_id=project.project_id,
+        organization_id=org.organization_id,
+        email_address=email,
+        email_id=new_id("member-email", project.project_id),
+        email_verified=True,
+        status=ACTIVE,
+        name="",
+        roles=[],
+        trusted_metadata={},
+        untrusted_metadata={},
+        is_breakglass=False,
+        external_id=None,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with conn.begin_nested():
+            members.insert(conn, member)
+    except IntegrityError:
+        # The same person joined through another IST a moment ago: use that membership.
+        existing = members.get_by_email(conn, project.project_id, org.organization_id, email)
+        if existing is None:
+            raise
+        return existing
+    return member
+
+
+def _enter(
+    conn: Connection,
+    clock: Clock,
+    *,
+    ist: IntermediateSession,
+    ist_token: str,
+    member: Member,
+    organization: Organization,
+    session_duration_minutes: int | None,
+    session_custom_claims: dict[str, Any] | None,
+) -> AuthOutcome:
+    """Issue the member session if the IST's factors meet the organization's requirements;
+    otherwise hand the same IST back with what is still required."""
+    needs = requirements.evaluate(organization, ist.authentication_factors)
+    if not needs.satisfied:
+        # Not a full login yet: the IST stays usable (Stytch returns the same one), now bound
+        # to the organization whose requirements are still to be met.
+        sessions.release_intermediate_session(conn, ist, organization.organization_id)
+        return AuthOutcome(member, organization, None, ist_token, needs)
+    issued = sessions.start_member_session(
+        conn,
+        clock,
+        member=member,
+        organization=organization,
+        factors=ist.authentication_factors,
+        duration_minutes=session_duration_minutes,
+        claims=session_custom_claims,
+    )
+    return AuthOutcome(member, organization, issued, "", needs)

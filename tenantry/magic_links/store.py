@@ -1,0 +1,92 @@
+"""Magic-link tokens: stored as digests, spent once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tenantry import errors, tokens
+from tenantry.clock import Clock, as_utc
+from tenantry.db.schema import magic_links
+from tenantry.magic_links import pkce
+
+
+@dataclass(frozen=True)
+class SpentLink:
+    purpose: str
+    email_address: str
+    organization_id: str | None
+    member_id: str | None
+
+
+def issue(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project_id: str,
+    purpose: str,
+    email: str,
+    expiration_minutes: int,
+    organization_id: str | None = None,
+    member_id: str | None = None,
+    pkce_code_challenge: str | None = None,
+) -> str:
+    token = tokens.magic_link_token()
+    now = clock.now()
+    conn.execute(
+        magic_links.insert().values(
+            token_digest=tokens.digest(token),
+            project_id=project_id,
+            purpose=purpose,
+            email_address=email,
+            organization_id=organization_id,
+            member_id=member_id,
+            pkce_code_challenge=pkce_code_challenge,
+            created_at=now,
+            expires_at=now + timedelta(minutes=expiration_minutes),
+        )
+    )
+    return token
+
+
+def spend(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project_id: str,
+    token: str,
+    purposes: tuple[str, ...],
+    pkce_code_verifier: str | None,
+) -> SpentLink:
+    """Consume a link exactly once, also under concurrent calls.
+
+    PKCE is checked before the token is spent: a link opened in the wrong browser must still
+    be usable in the right one.
+    """
+    token_digest = tokens.digest(token)
+    row = conn.execute(
+        sa.select(magic_links).where(magic_links.c.token_digest == token_digest, magic_links.c.project_id == project_id)
+    ).first()
+    # A token of another flow (say, a discovery link at the organization endpoint) is, for
+    # this endpoint, a token that does not exist.
+    if row is None or row.purpose not in purposes:
+        raise errors.MagicLinkNotFound()
+    now = clock.now()
+    if row.consumed_at is not None or as_utc(row.expires_at) <= now:
+        raise errors.UnableToAuthMagicLink()
+    pkce.check(row.pkce_code_challenge, pkce_code_verifier)
+    result = conn.execute(
+        magic_links.update()
+        .where(
+            magic_links.c.token_digest == token_digest,
+            magic_links.c.consumed_at.is_(None),
+            magic_links.c.expires_at > now,
+        )
+        .values(consumed_at=now)
+    )
+    if result.rowcount != 1:
+        raise errors.UnableToAuthMagicLink()
+    return SpentLink(row.purpose, row.email_address, row.organization_id, row.member_id)

@@ -1,0 +1,108 @@
+"""Member rows: every query is scoped by project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from tenantry.clock import as_utc
+from tenantry.db.schema import members
+from tenantry.members.models import ACTIVE, Member, email_domain
+
+
+def _from_row(row: Row[Any]) -> Member:
+    return Member(
+        member_id=row.member_id,
+        project_id=row.project_id,
+        organization_id=row.organization_id,
+        email_address=row.email_address,
+        email_id=row.email_id,
+        email_verified=bool(row.email_verified),
+        status=row.status,
+        name=row.name,
+        roles=list(row.roles or []),
+        trusted_metadata=dict(row.trusted_metadata or {}),
+        untrusted_metadata=dict(row.untrusted_metadata or {}),
+        is_breakglass=bool(row.is_breakglass),
+        external_id=row.external_id,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def insert(conn: Connection, member: Member) -> None:
+    conn.execute(
+        members.insert().values(
+            member_id=member.member_id,
+            project_id=member.project_id,
+            organization_id=member.organization_id,
+            email_address=member.email_address,
+            email_domain=email_domain(member.email_address),
+            email_id=member.email_id,
+            email_verified=member.email_verified,
+            status=member.status,
+            name=member.name,
+            roles=member.roles,
+            trusted_metadata=member.trusted_metadata,
+            untrusted_metadata=member.untrusted_metadata,
+            is_breakglass=member.is_breakglass,
+            external_id=member.external_id,
+            created_at=member.created_at,
+            updated_at=member.updated_at,
+        )
+    )
+
+
+def get(conn: Connection, project_id: str, member_id: str) -> Member | None:
+    row = conn.execute(
+        sa.select(members).where(members.c.project_id == project_id, members.c.member_id == member_id)
+    ).first()
+    return _from_row(row) if row else None
+
+
+def get_by_email(conn: Connection, project_id: str, organization_id: str, email: str) -> Member | None:
+    row = conn.execute(
+        sa.select(members).where(
+            members.c.project_id == project_id,
+            members.c.organization_id == organization_id,
+            members.c.email_address == email,
+        )
+    ).first()
+    return _from_row(row) if row else None
+
+
+def memberships_of_email(conn: Connection, project_id: str, email: str) -> list[Member]:
+    rows = conn.execute(
+        sa.select(members)
+        .where(members.c.project_id == project_id, members.c.email_address == email)
+        .order_by(members.c.created_at)
+    )
+    return [_from_row(r) for r in rows]
+
+
+def has_verified_member_on_domain(conn: Connection, organization_id: str, domain: str) -> bool:
+    return (
+        conn.execute(
+            sa.select(members.c.member_id)
+            .where(
+                members.c.organization_id == organization_id,
+                members.c.email_domain == domain,
+                members.c.email_verified.is_(True),
+                members.c.status == ACTIVE,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def activate(conn: Connection, member_id: str, when: datetime) -> None:
+    """A member who proved control of their email becomes active and verified."""
+    conn.execute(
+        members.update()
+        .where(members.c.member_id == member_id)
+        .values(status=ACTIVE, email_verified=True, updated_at=when)
+    )

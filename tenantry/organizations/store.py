@@ -1,0 +1,131 @@
+"""Organization rows: every query is scoped by project."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from tenantry.clock import as_utc
+from tenantry.db.schema import organization_domains, organizations
+from tenantry.organizations.models import Organization
+
+
+def _from_row(row: Row[Any]) -> Organization:
+    return Organization(
+        organization_id=row.organization_id,
+        project_id=row.project_id,
+        name=row.name,
+        slug=row.slug,
+        external_id=row.external_id,
+        logo_url=row.logo_url,
+        trusted_metadata=dict(row.trusted_metadata or {}),
+        settings=dict(row.settings or {}),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def insert(conn: Connection, org: Organization) -> None:
+    conn.execute(
+        organizations.insert().values(
+            organization_id=org.organization_id,
+            project_id=org.project_id,
+            name=org.name,
+            slug=org.slug,
+            external_id=org.external_id,
+            logo_url=org.logo_url,
+            trusted_metadata=org.trusted_metadata,
+            settings=org.settings,
+            created_at=org.created_at,
+            updated_at=org.updated_at,
+        )
+    )
+    replace_domains(conn, org.project_id, org.organization_id, org.allowed_domains)
+
+
+def replace_domains(conn: Connection, project_id: str, organization_id: str, domains: list[str]) -> None:
+    conn.execute(organization_domains.delete().where(organization_domains.c.organization_id == organization_id))
+    if domains:
+        conn.execute(
+            organization_domains.insert(),
+            [{"project_id": project_id, "organization_id": organization_id, "domain": d} for d in domains],
+        )
+
+
+def get(conn: Connection, project_id: str, organization_id: str) -> Organization | None:
+    row = conn.execute(
+        sa.select(organizations).where(
+            organizations.c.project_id == project_id, organizations.c.organization_id == organization_id
+        )
+    ).first()
+    return _from_row(row) if row else None
+
+
+def get_by_reference(conn: Connection, project_id: str, reference: str) -> Organization | None:
+    """Stytch accepts an organization id, slug or external id wherever it takes an id."""
+    row = conn.execute(
+        sa.select(organizations)
+        .where(
+            organizations.c.project_id == project_id,
+            sa.or_(
+                organizations.c.organization_id == reference,
+                organizations.c.slug == reference,
+                organizations.c.external_id == reference,
+            ),
+        )
+        .limit(1)
+    ).first()
+    return _from_row(row) if row else None
+
+
+def get_many(conn: Connection, project_id: str, organization_ids: Iterable[str]) -> dict[str, Organization]:
+    ids = list(set(organization_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.select(organizations).where(
+            organizations.c.project_id == project_id, organizations.c.organization_id.in_(ids)
+        )
+    )
+    return {r.organization_id: _from_row(r) for r in rows}
+
+
+def slug_taken(conn: Connection, project_id: str, slug: str) -> bool:
+    return (
+        conn.execute(
+            sa.select(organizations.c.organization_id).where(
+                organizations.c.project_id == project_id, organizations.c.slug == slug
+            )
+        ).first()
+        is not None
+    )
+
+
+def external_id_taken(conn: Connection, project_id: str, external_id: str) -> bool:
+    return (
+        conn.execute(
+            sa.select(organizations.c.organization_id).where(
+                organizations.c.project_id == project_id, organizations.c.external_id == external_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def organizations_admitting_domain(conn: Connection, project_id: str, domain: str) -> list[str]:
+    rows = conn.execute(
+        sa.select(organization_domains.c.organization_id).where(
+            organization_domains.c.project_id == project_id, organization_domains.c.domain == domain
+        )
+    )
+    return [r.organization_id for r in rows]
+
+
+def touch(conn: Connection, organization_id: str, when: datetime) -> None:
+    conn.execute(
+        organizations.update().where(organizations.c.organization_id == organization_id).values(updated_at=when)
+    )
