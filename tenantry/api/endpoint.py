@@ -1,0 +1,123 @@
+"""The shape every API route shares: project auth, body parsing, the domain call off the
+event loop, and Stytch's success envelope."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tenantry import errors
+from tenantry.api.errors import request_id_of, unexpected
+from tenantry.db.engine import read_transaction, write_transaction
+from tenantry.projects import service as projects
+from tenantry.projects.service import Project
+from tenantry.runtime import Runtime
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Call:
+    """Everything a handler may need about the request, already authenticated."""
+
+    runtime: Runtime
+    project: Project
+    conn: Connection
+    path_params: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+Handler = Callable[[Call, Any], dict[str, Any]]
+
+
+def credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise errors.UnauthorizedCredentials()
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise errors.UnauthorizedCredentials() from None
+    project_id, sep, secret = decoded.partition(":")
+    if not sep or not project_id or not secret:
+        raise errors.UnauthorizedCredentials()
+    return project_id, secret
+
+
+def _field_errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        location = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "missing":
+            parts.append(f"{location} is required")
+        else:
+            parts.append(f"{location}: {err['msg']}")
+    return "; ".join(parts) + "."
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    if not raw.strip():
+        payload: Any = {}
+    else:
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise errors.BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise errors.BadRequest("The request body must be a JSON object.")
+    # JSON null means "not given" (arazzo-runner sends omitted inputs as null).
+    payload = {k: v for k, v in payload.items() if v is not None}
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise errors.InvalidArgument(_field_errors(exc)) from None
+
+
+def api(handler: Handler, model: type[BaseModel] | None = None, *, write: bool = True) -> Callable[..., Any]:
+    async def endpoint(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        project_id, secret = credentials(request)
+        body = await parse_body(request, model) if model is not None else None
+
+        def run() -> dict[str, Any]:
+            transaction = write_transaction if write else read_transaction
+            with transaction(runtime.engine) as conn:
+                project = projects.authenticate(conn, project_id, secret)
+                call = Call(
+                    runtime=runtime,
+                    project=project,
+                    conn=conn,
+                    path_params=dict(request.path_params),
+                    query=dict(request.query_params),
+                    headers={k.lower(): v for k, v in request.headers.items()},
+                )
+                return handler(call, body)
+
+        try:
+            result = await run_in_threadpool(run)
+        except errors.TenantryError:
+            raise
+        except Exception as exc:
+            raise unexpected(request, exc) from exc
+        if write:
+            runtime.after_commit()
+        return ok(request, result)
+
+    return endpoint
+
+
+def ok(request: Request, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse({"request_id": request_id_of(request), "status_code": 200, **body})

@@ -1,0 +1,59 @@
+"""Session routes: authenticate and the (unauthenticated) JWKS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tenantry import errors
+from tenantry.api import models, wire
+from tenantry.api.endpoint import Call, ok
+from tenantry.db.engine import read_transaction
+from tenantry.projects import service as projects
+from tenantry.runtime import Runtime
+from tenantry.sessions import keys
+from tenantry.sessions.authenticate import authenticate_session
+
+
+def authenticate(call: Call, body: models.SessionsAuthenticate) -> dict[str, Any]:
+    result = authenticate_session(
+        call.conn,
+        call.runtime.clock,
+        project_id=call.project.project_id,
+        session_token=body.session_token,
+        session_jwt=body.session_jwt,
+        session_duration_minutes=body.session_duration_minutes,
+        session_custom_claims=body.session_custom_claims,
+        authorization_check=body.authorization_check.model_dump() if body.authorization_check else None,
+    )
+    response: dict[str, Any] = {
+        "member_session": wire.member_session(
+            result.session, roles=result.roles, organization_slug=result.organization.slug
+        ),
+        # Only digests of session tokens are stored, so a token can be echoed back only when the
+        # caller presented it; a JWT-authenticated call gets "" (Stytch would return the token).
+        "session_token": body.session_token or "",
+        "session_jwt": result.session_jwt,
+        "member": wire.member(result.member),
+        "organization": wire.organization(result.organization),
+    }
+    if result.verdict is not None:
+        response["verdict"] = result.verdict
+    return response
+
+
+async def jwks(request: Request) -> Response:
+    """No credentials: the SDKs fetch this bare to verify JWTs locally."""
+    runtime: Runtime = request.app.state.runtime
+    project_id = request.path_params["project_id"]
+
+    def run() -> list[dict[str, Any]]:
+        with read_transaction(runtime.engine) as conn:
+            if projects.get_project(conn, project_id) is None:
+                raise errors.UnauthorizedCredentials()
+            return keys.jwks(conn, project_id)
+
+    return ok(request, {"keys": await run_in_threadpool(run)})

@@ -1,0 +1,141 @@
+"""``tenantry serve | migrate | projects ...``"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from tenantry.clock import SystemClock
+from tenantry.config import Settings
+from tenantry.db.engine import create_engine, write_transaction
+from tenantry.db.migrate import upgrade
+from tenantry.email import outbox
+from tenantry.projects import service as projects
+
+app = typer.Typer(help="Tenantry: a self-hosted server that speaks Stytch's B2B API.", no_args_is_help=True)
+projects_app = typer.Typer(help="Manage projects (tenants of this server).", no_args_is_help=True)
+mail_app = typer.Typer(help="Inspect outgoing mail.", no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
+app.add_typer(mail_app, name="mail")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="TENANTRY_DATABASE_URL", help="sqlite:///path or postgresql://..."),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply database migrations."""
+    settings = _settings(database_url)
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    typer.echo("Database is up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (they share the database).")] = 1,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Migrate the database and serve the API (and, in development, the dev mailbox)."""
+    settings = _settings(database_url)
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    with write_transaction(engine) as conn:
+        existing = projects.list_projects(conn)
+        created = None
+        if not existing:
+            created = projects.create_project(conn, SystemClock(), name="Default project")
+    engine.dispose()
+    if created is not None:
+        project, secret = created
+        typer.echo("Created a test project. Its secret is shown only this once:")
+        typer.echo(f"  project_id: {project.project_id}")
+        typer.echo(f"  secret:     {secret}")
+        typer.echo(f"  redirect URL allowed: {', '.join(project.redirect_urls)}")
+    else:
+        typer.echo("Projects: " + ", ".join(p.project_id for p in existing))
+    if settings.dev_mailbox_enabled:
+        typer.echo(f"Dev mailbox: http://{host}:{port}/dev/mailbox")
+    typer.echo(f'Stytch SDKs: B2BClient(project_id, secret, environment="http://{host}:{port}")', err=False)
+    # Workers are separate processes: they learn their settings from the environment.
+    os.environ["TENANTRY_DATABASE_URL"] = settings.database_url
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    uvicorn.run(
+        "tenantry.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="info",
+    )
+
+
+@projects_app.command("create")
+def projects_create(
+    name: Annotated[str, typer.Option(help="A name for people.")],
+    live: Annotated[bool, typer.Option("--live", help="Create a live project instead of a test one.")] = False,
+    redirect_url: Annotated[
+        list[str] | None, typer.Option("--redirect-url", help="Allowed redirect URL (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a project and print its id and secret (the secret is not stored in clear)."""
+    settings = _settings(database_url)
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    with write_transaction(engine) as conn:
+        project, secret = projects.create_project(
+            conn,
+            SystemClock(),
+            name=name,
+            environment="live" if live else "test",
+            redirect_urls=list(redirect_url) if redirect_url else None,
+        )
+    engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"project_id": project.project_id, "secret": secret}))
+    else:
+        typer.echo(f"project_id: {project.project_id}\nsecret:     {secret}")
+
+
+@projects_app.command("list")
+def projects_list(database_url: DatabaseUrl = None) -> None:
+    """List projects."""
+    settings = _settings(database_url)
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    with write_transaction(engine) as conn:
+        for project in projects.list_projects(conn):
+            typer.echo(f"{project.project_id}\t{project.name}\t{' '.join(project.redirect_urls)}")
+    engine.dispose()
+
+
+@mail_app.command("status")
+def mail_status(database_url: DatabaseUrl = None) -> None:
+    """Count outgoing mail by state (queued, sent, dead)."""
+    settings = _settings(database_url)
+    engine = create_engine(settings.database_url)
+    with write_transaction(engine) as conn:
+        counts = outbox.status_counts(conn)
+    engine.dispose()
+    for state in ("queued", "sent", "dead"):
+        typer.echo(f"{state}\t{counts.get(state, 0)}")
