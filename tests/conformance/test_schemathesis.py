@@ -40,6 +40,12 @@ EXCLUDED_CHECKS = [
     # `session_not_found`, ...) and 403 for RBAC denials. A random schema-valid token is
     # always unknown, so this check would flag Stytch-compatible answers.
     "status_code_conformance",
+    # Stytch validates requests more strictly than the spec can say: `email_address` has no
+    # `format: email` in the spec yet Stytch answers 400 `invalid_email` for "" or "abc";
+    # sessions.authenticate and discovery list need one of several optional token fields
+    # (400 `no_session_arguments` for `{}`); slugs and session_duration_minutes have syntax and
+    # bounds the spec leaves out. These schema-valid requests get Stytch's 400s, by design.
+    "positive_data_acceptance",
 ]
 
 SEED = int(os.environ.get("TENANTRY_SCHEMATHESIS_SEED", "20261122"))
