@@ -56,6 +56,8 @@ organizations = sa.Table(
     sa.Column("settings", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # Per-organization RBAC roles, in the wire shape {role_id, description, permissions}.
+    sa.Column("custom_roles", Json, nullable=False, default=list, server_default=sa.text("'[]'")),
     sa.UniqueConstraint("project_id", "slug"),
     sa.UniqueConstraint("project_id", "external_id"),
 )

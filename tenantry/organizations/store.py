@@ -26,6 +26,7 @@ def _from_row(row: Row[Any]) -> Organization:
         settings=dict(row.settings or {}),
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        custom_roles=list(row.custom_roles or []),
     )
 
 
