@@ -54,9 +54,7 @@ def npx() -> str:
 @pytest.fixture
 def api(server) -> Iterator[httpx.Client]:
     """A plain HTTP client with the project's Basic credentials, for preparing state."""
-    with httpx.Client(
-        base_url=server.base_url, auth=(server.project_id, server.secret), timeout=10
-    ) as client:
+    with httpx.Client(base_url=server.base_url, auth=(server.project_id, server.secret), timeout=10) as client:
         yield client
 
 
@@ -83,9 +81,9 @@ class Prep:
     def create_org(self, email: str, name: str, slug: str) -> dict:
         """Steps 1-3 of the tutorial: `email` becomes the admin of a new organization."""
         token = self.discovery_token(email, count=1)
-        ist = self.post_ok(
-            "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token}
-        )["intermediate_session_token"]
+        ist = self.post_ok("/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token})[
+            "intermediate_session_token"
+        ]
         return self.post_ok(
             "/v1/b2b/discovery/organizations/create",
             {"intermediate_session_token": ist, "organization_name": name, "organization_slug": slug},

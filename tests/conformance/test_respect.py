@@ -105,9 +105,7 @@ def run_respect(npx: str, overlay: Path, workflow_id: str, base_url: str, inputs
         "FORCE_COLOR": "0",
     }
     started = time.monotonic()
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=RESPECT_TIMEOUT, env=env, cwd=overlay.parent
-    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RESPECT_TIMEOUT, env=env, cwd=overlay.parent)
     elapsed = time.monotonic() - started
     print(f"respect {workflow_id}: exit {proc.returncode} in {elapsed:.1f}s")
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
