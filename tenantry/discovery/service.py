@@ -35,6 +35,7 @@ from tenantry.projects.service import Project
 from tenantry.rbac.policy import STYTCH_ADMIN
 from tenantry.sessions import requirements
 from tenantry.sessions import service as sessions
+from tenantry.sessions.entry import enter_organization
 from tenantry.sessions.models import IntermediateSession
 
 DISCOVERY_LINK_DEFAULT_MINUTES = 60
@@ -400,21 +401,13 @@ def _enter(
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
 ) -> AuthOutcome:
-    """Issue the member session if the IST's factors meet the organization's requirements;
-    otherwise hand the same IST back with what is still required."""
-    needs = requirements.evaluate(organization, ist.authentication_factors)
-    if not needs.satisfied:
-        # Not a full login yet: the IST stays usable (Stytch returns the same one), now bound
-        # to the organization whose requirements are still to be met.
-        sessions.release_intermediate_session(conn, ist, organization.organization_id)
-        return AuthOutcome(member, organization, None, ist_token, needs)
-    issued = sessions.start_member_session(
+    return enter_organization(
         conn,
         clock,
         member=member,
         organization=organization,
         factors=ist.authentication_factors,
-        duration_minutes=session_duration_minutes,
-        claims=session_custom_claims,
+        session_duration_minutes=session_duration_minutes,
+        session_custom_claims=session_custom_claims,
+        spent_ist=(ist, ist_token),
     )
-    return AuthOutcome(member, organization, issued, "", needs)

@@ -301,6 +301,14 @@ def refresh_session(
     return updated, _jwt_for(conn, clock, updated, member, organization)
 
 
+def revoke_session(conn: Connection, clock: Clock, member_session_id: str) -> None:
+    conn.execute(
+        member_sessions.update()
+        .where(member_sessions.c.member_session_id == member_session_id, member_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
 def revoke_sessions_of_member(conn: Connection, clock: Clock, member_id: str) -> None:
     conn.execute(
         member_sessions.update()
