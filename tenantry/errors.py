@@ -194,6 +194,11 @@ class InvalidRole(BadRequest):
     error_message = "One of the given role ids does not exist in this organization's RBAC policy."
 
 
+class DuplicateMemberEmail(BadRequest):
+    error_type = "duplicate_member_email"
+    error_message = "A member with this email address already exists in the organization."
+
+
 class MemberSessionOrganizationMismatch(BadRequest):
     error_type = "invalid_organization_id"
     error_message = "The organization_id is not valid."

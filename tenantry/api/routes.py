@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from tenantry.api import discovery, models, rbac, sessions
+from tenantry.api import discovery, magic_links, models, rbac, sessions
 from tenantry.api.endpoint import api
 
 ROUTES = [
@@ -39,6 +39,17 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/v1/b2b/sessions/jwks/{project_id}", sessions.jwks, methods=["GET"]),
+    Route("/v1/b2b/magic_links/email/invite", api(magic_links.invite, magic_links.Invite), methods=["POST"]),
+    Route(
+        "/v1/b2b/magic_links/email/login_or_signup",
+        api(magic_links.login_or_signup, magic_links.LoginOrSignup),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/magic_links/authenticate",
+        api(magic_links.authenticate, magic_links.Authenticate),
+        methods=["POST"],
+    ),
     Route("/v1/b2b/rbac/policy", api(rbac.policy, write=False), methods=["GET"]),
     Route(
         "/v1/b2b/rbac/organizations/{organization_id}",

@@ -23,7 +23,8 @@ class RenderedMail:
 
 
 def render(template: str, **context: Any) -> RenderedMail:
-    subject = _env.get_template(f"{template}.subject.txt").render(**context).strip()
+    # Organization names end up in the subject: a newline there must not become a header break.
+    subject = " ".join(_env.get_template(f"{template}.subject.txt").render(**context).split())
     text = _env.get_template(f"{template}.txt").render(**context)
     html = _env.get_template(f"{template}.html").render(**context)
     return RenderedMail(subject, text, html)

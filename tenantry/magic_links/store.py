@@ -90,3 +90,16 @@ def spend(
     if result.rowcount != 1:
         raise errors.UnableToAuthMagicLink()
     return SpentLink(row.purpose, row.email_address, row.organization_id, row.member_id)
+
+
+def retire_for_member(conn: Connection, clock: Clock, *, member_id: str, purposes: tuple[str, ...]) -> None:
+    """Unused links of these kinds stop working (an invitation replaced by a newer one)."""
+    conn.execute(
+        magic_links.update()
+        .where(
+            magic_links.c.member_id == member_id,
+            magic_links.c.purpose.in_(purposes),
+            magic_links.c.consumed_at.is_(None),
+        )
+        .values(consumed_at=clock.now())
+    )

@@ -106,3 +106,8 @@ def activate(conn: Connection, member_id: str, when: datetime) -> None:
         .where(members.c.member_id == member_id)
         .values(status=ACTIVE, email_verified=True, updated_at=when)
     )
+
+
+def update(conn: Connection, member_id: str, changes: dict[str, Any]) -> None:
+    if changes:
+        conn.execute(members.update().where(members.c.member_id == member_id).values(**changes))

@@ -1,0 +1,402 @@
+"""Organization-scoped magic links: invitations, login-or-signup, and their authentication.
+
+invite ------------> member invited --+
+login_or_signup ---> member pending --+--> authenticate link --> member active + session
+                     (or active) -----+
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from tenantry import errors
+from tenantry.clock import Clock, rfc3339
+from tenantry.discovery.models import AuthOutcome
+from tenantry.email import outbox
+from tenantry.email.render import render
+from tenantry.ids import new_id
+from tenantry.magic_links import pkce, redirects
+from tenantry.magic_links import store as links
+from tenantry.members import store as members
+from tenantry.members.emails import normalise_email
+from tenantry.members.models import ACTIVE, DELETED, INVITED, PENDING, Member, email_domain
+from tenantry.organizations import store as organizations
+from tenantry.organizations.models import Organization
+from tenantry.organizations.validation import validate_metadata
+from tenantry.projects.service import Project
+from tenantry.rbac.acting_member import ActingMember, authorize
+from tenantry.rbac.policy import DEFAULT_ROLES, STYTCH_MEMBER
+from tenantry.sessions import service as sessions
+from tenantry.sessions.entry import enter_organization
+
+INVITE_DEFAULT_MINUTES = 10080
+LOGIN_DEFAULT_MINUTES = 60
+MIN_MINUTES = 5
+MAX_MINUTES = 10080
+LOCALES = ("en", "es", "pt-br", "fr")
+TOKEN_TYPE = "multi_tenant_magic_links"
+
+
+class InvalidInviteRedirectUrl(errors.BadRequest):
+    error_type = "invalid_invite_redirect_url"
+    error_message = "The invite_redirect_url is not a valid absolute http(s) URL."
+
+
+class NoInviteRedirectUrl(errors.BadRequest):
+    error_type = "no_invite_redirect_url"
+    error_message = "No invite_redirect_url was given and the project has no redirect URLs set."
+
+
+class InvalidLoginRedirectUrl(errors.BadRequest):
+    error_type = "invalid_login_redirect_url"
+    error_message = "The login_redirect_url is not a valid absolute http(s) URL."
+
+
+class InvalidSignupRedirectUrl(errors.BadRequest):
+    error_type = "invalid_signup_redirect_url"
+    error_message = "The signup_redirect_url is not a valid absolute http(s) URL."
+
+
+class NoLoginRedirectUrl(errors.BadRequest):
+    error_type = "no_login_redirect_url"
+    error_message = "No login or signup redirect URL was given and the project has no redirect URLs set."
+
+
+class InvalidEmailForInvites(errors.BadRequest):
+    error_type = "invalid_email_for_invites"
+    error_message = "The email's domain is not one of this organization's allowed domains for invites."
+
+
+class CannotAssignDefaultRole(errors.BadRequest):
+    error_type = "cannot_assign_default_rbac_role_id"
+    error_message = "stytch_member is held by every member and cannot be assigned explicitly."
+
+
+class CannotUpdateTrustedMetadata(errors.Unauthorized):
+    error_type = "cannot_update_trusted_metadata"
+    error_message = "trusted_metadata cannot be set on behalf of a member session; call with project credentials only."
+
+
+class OperationRestrictedByAuthMethods(errors.Forbidden):
+    error_type = "operation_restricted_by_organization_auth_methods"
+    error_message = "This organization does not allow email magic links as an authentication method."
+
+
+@dataclass(frozen=True)
+class LoginOrSignupResult:
+    member: Member
+    organization: Organization
+    member_created: bool
+
+
+def _minutes(value: int | None, default: int, field: str) -> int:
+    minutes = default if value is None else value
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise errors.InvalidArgument(f"{field} must be between {MIN_MINUTES} and {MAX_MINUTES}.")
+    return minutes
+
+
+def _locale(locale: str | None) -> None:
+    if locale is not None and locale not in LOCALES:
+        raise errors.InvalidArgument(f"locale must be one of {', '.join(LOCALES)}.")
+
+
+def _organization(conn: Connection, project: Project, reference: str) -> Organization:
+    org = organizations.get_by_reference(conn, project.project_id, reference)
+    if org is None:
+        raise errors.OrganizationNotFound()
+    return org
+
+
+def validate_roles(org: Organization, roles: list[str]) -> list[str]:
+    known = {r["role_id"] for r in [*DEFAULT_ROLES, *org.custom_roles]}
+    out: list[str] = []
+    for role in roles:
+        if role == STYTCH_MEMBER:
+            raise CannotAssignDefaultRole()
+        if role not in known:
+            raise errors.InvalidRole(f"Role '{role[:64]}' does not exist in this organization's RBAC policy.")
+        if role not in out:
+            out.append(role)
+    return out
+
+
+def invite(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    actor: ActingMember | None,
+    organization_reference: str,
+    email_address: str,
+    redirect_url: str | None,
+    name: str | None,
+    trusted_metadata: dict[str, Any] | None,
+    untrusted_metadata: dict[str, Any] | None,
+    roles: list[str] | None,
+    expiration_minutes: int | None,
+    locale: str | None,
+    invited_by_member_id: str | None,
+    mail_domain: str,
+) -> tuple[Member, Organization]:
+    org = _organization(conn, project, organization_reference)
+    authorize(actor, organization_id=org.organization_id, resource_id="stytch.member", action="create")
+    if actor is not None and trusted_metadata is not None:
+        raise CannotUpdateTrustedMetadata()
+    email = normalise_email(email_address)
+    target = redirects.resolve(project, redirect_url, invalid=InvalidInviteRedirectUrl, missing=NoInviteRedirectUrl)
+    minutes = _minutes(expiration_minutes, INVITE_DEFAULT_MINUTES, "invite_expiration_minutes")
+    _locale(locale)
+    policy = org.setting("email_invites")
+    if policy == "NOT_ALLOWED":
+        raise InvalidEmailForInvites("This organization does not allow email invites.")
+    if policy == "RESTRICTED" and email_domain(email) not in org.allowed_domains:
+        raise InvalidEmailForInvites()
+    granted = validate_roles(org, roles or [])
+    if actor is not None:
+        # Delegation never escalates: nobody hands out a role they do not hold themselves.
+        beyond = [r for r in granted if r not in actor.roles]
+        if beyond:
+            raise errors.SessionAuthorizationError(
+                f"The inviting member does not hold the role(s) they tried to grant: {', '.join(beyond)}."
+            )
+    if trusted_metadata is not None:
+        validate_metadata(trusted_metadata, "trusted_metadata")
+    if untrusted_metadata is not None:
+        validate_metadata(untrusted_metadata, "untrusted_metadata")
+    now = clock.now()
+    existing = members.get_by_email(conn, project.project_id, org.organization_id, email)
+    if existing is not None and existing.status == ACTIVE:
+        raise _already_active()
+    if existing is None:
+        member = Member(
+            member_id=new_id("member", project.project_id),
+            project_id=project.project_id,
+            organization_id=org.organization_id,
+            email_address=email,
+            email_id=new_id("member-email", project.project_id),
+            email_verified=False,
+            status=INVITED,
+            name=name or "",
+            roles=granted,
+            trusted_metadata=trusted_metadata or {},
+            untrusted_metadata=untrusted_metadata or {},
+            is_breakglass=False,
+            external_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+        members.insert(conn, member)
+    else:
+        # A fresh invitation replaces the previous one: its link stops working now.
+        links.retire_for_member(conn, clock, member_id=existing.member_id, purposes=("invite", "signup"))
+        changes: dict[str, Any] = {"status": INVITED, "updated_at": now}
+        if name is not None:
+            changes["name"] = name
+        if roles is not None:
+            changes["roles"] = granted
+        if trusted_metadata is not None:
+            changes["trusted_metadata"] = trusted_metadata
+        if untrusted_metadata is not None:
+            changes["untrusted_metadata"] = untrusted_metadata
+        members.update(conn, existing.member_id, changes)
+        member = members.get(conn, project.project_id, existing.member_id) or existing
+    token = links.issue(
+        conn,
+        clock,
+        project_id=project.project_id,
+        purpose="invite",
+        email=email,
+        expiration_minutes=minutes,
+        organization_id=org.organization_id,
+        member_id=member.member_id,
+    )
+    inviter = actor.member if actor is not None else None
+    if inviter is None and invited_by_member_id:
+        inviter = members.get(conn, project.project_id, invited_by_member_id)
+    mail = render(
+        "invite",
+        link=redirects.with_token(target, TOKEN_TYPE, token),
+        expires_minutes=minutes,
+        organization_name=org.name,
+        inviter=(inviter.name or inviter.email_address) if inviter is not None else "",
+        name=member.name,
+    )
+    outbox.queue(
+        conn,
+        clock,
+        project_id=project.project_id,
+        to=email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        message_domain=mail_domain,
+    )
+    return member, org
+
+
+def _already_active() -> errors.TenantryError:
+    return errors.DuplicateMemberEmail(
+        "This email already belongs to an active member of the organization; there is nothing to invite."
+    )
+
+
+def login_or_signup(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    organization_reference: str,
+    email_address: str,
+    login_redirect_url: str | None,
+    signup_redirect_url: str | None,
+    pkce_code_challenge: str | None,
+    login_expiration_minutes: int | None,
+    signup_expiration_minutes: int | None,
+    locale: str | None,
+    mail_domain: str,
+) -> LoginOrSignupResult:
+    org = _organization(conn, project, organization_reference)
+    email = normalise_email(email_address)
+    login_url = redirects.resolve(
+        project, login_redirect_url, invalid=InvalidLoginRedirectUrl, missing=NoLoginRedirectUrl
+    )
+    signup_url = redirects.resolve(
+        project, signup_redirect_url, invalid=InvalidSignupRedirectUrl, missing=NoLoginRedirectUrl
+    )
+    login_minutes = _minutes(login_expiration_minutes, LOGIN_DEFAULT_MINUTES, "login_expiration_minutes")
+    signup_minutes = _minutes(signup_expiration_minutes, LOGIN_DEFAULT_MINUTES, "signup_expiration_minutes")
+    _locale(locale)
+    challenge = pkce.validate_challenge(pkce_code_challenge) if pkce_code_challenge else None
+    if org.setting("auth_methods") == "RESTRICTED" and "magic_link" not in org.setting("allowed_auth_methods"):
+        raise OperationRestrictedByAuthMethods()
+    member = members.get_by_email(conn, project.project_id, org.organization_id, email)
+    created = False
+    if member is None or member.status == DELETED:
+        if org.setting("email_jit_provisioning") != "RESTRICTED":
+            raise errors.EmailJitProvisioningNotAllowed()
+        if email_domain(email) not in org.allowed_domains:
+            raise errors.InvalidEmailForJitProvisioning()
+        if member is not None:
+            raise errors.EmailJitProvisioningNotAllowed(
+                "This member was deleted from the organization; an admin must reactivate them."
+            )
+        now = clock.now()
+        member = Member(
+            member_id=new_id("member", project.project_id),
+            project_id=project.project_id,
+            organization_id=org.organization_id,
+            email_address=email,
+            email_id=new_id("member-email", project.project_id),
+            email_verified=False,
+            status=PENDING,
+            name="",
+            roles=[],
+            trusted_metadata={},
+            untrusted_metadata={},
+            is_breakglass=False,
+            external_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+        members.insert(conn, member)
+        created = True
+    is_login = member.status == ACTIVE
+    purpose, target, minutes = (
+        ("login", login_url, login_minutes) if is_login else ("signup", signup_url, signup_minutes)
+    )
+    token = links.issue(
+        conn,
+        clock,
+        project_id=project.project_id,
+        purpose=purpose,
+        email=email,
+        expiration_minutes=minutes,
+        organization_id=org.organization_id,
+        member_id=member.member_id,
+        pkce_code_challenge=challenge,
+    )
+    mail = render(
+        purpose,
+        link=redirects.with_token(target, TOKEN_TYPE, token),
+        expires_minutes=minutes,
+        organization_name=org.name,
+    )
+    outbox.queue(
+        conn,
+        clock,
+        project_id=project.project_id,
+        to=email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        message_domain=mail_domain,
+    )
+    return LoginOrSignupResult(member, org, created)
+
+
+def authenticate(
+    conn: Connection,
+    clock: Clock,
+    *,
+    project: Project,
+    token: str,
+    pkce_code_verifier: str | None,
+    session_token: str | None,
+    session_jwt: str | None,
+    intermediate_session_token: str | None,
+    session_duration_minutes: int | None,
+    session_custom_claims: dict[str, Any] | None,
+) -> AuthOutcome:
+    sessions.session_duration(session_duration_minutes)
+    sessions.custom_claims(session_custom_claims)
+    spent = links.spend(
+        conn,
+        clock,
+        project_id=project.project_id,
+        token=token,
+        purposes=("invite", "login", "signup"),
+        pkce_code_verifier=pkce_code_verifier,
+    )
+    member = members.get(conn, project.project_id, spent.member_id or "")
+    org = organizations.get(conn, project.project_id, spent.organization_id or "")
+    # Deleting an invited member revokes the invitation: its link no longer authenticates.
+    if member is None or org is None or member.status == DELETED or member.email_address != spent.email_address:
+        raise errors.UnableToAuthMagicLink()
+    now = clock.now()
+    if member.status != ACTIVE or not member.email_verified:
+        members.activate(conn, member.member_id, now)
+        member = members.get(conn, project.project_id, member.member_id) or member
+    factors = [sessions.email_factor("magic_link", member.email_address, rfc3339(now) or "", member.email_id)]
+    spent_ist = None
+    if intermediate_session_token:
+        ist = sessions.live_intermediate_session(
+            conn, clock, project_id=project.project_id, token=intermediate_session_token
+        )
+        if ist.email_address != member.email_address:
+            raise errors.IntermediateSessionNotFound()
+        sessions.consume_intermediate_session(conn, clock, ist)
+        factors = [f for f in ist.authentication_factors if f["type"] != "magic_link"] + factors
+        spent_ist = (ist, intermediate_session_token)
+    elif session_token or session_jwt:
+        existing = sessions.find_live_session(
+            conn, clock, project_id=project.project_id, session_token=session_token, session_jwt_value=session_jwt
+        )
+        # A session of the same member is replaced by one carrying both factors; another
+        # member's session is ignored, as Stytch does.
+        if existing.member_id == member.member_id:
+            factors = [f for f in existing.authentication_factors if f["type"] != "magic_link"] + factors
+            sessions.revoke_session(conn, clock, existing.member_session_id)
+    return enter_organization(
+        conn,
+        clock,
+        member=member,
+        organization=org,
+        factors=factors,
+        session_duration_minutes=session_duration_minutes,
+        session_custom_claims=session_custom_claims,
+        spent_ist=spent_ist,
+    )
