@@ -97,14 +97,10 @@ class PostgresCluster:
         self.started = False
 
     def _run(self, args: list[str], timeout: float) -> None:
-        proc = subprocess.run(
-            args, user=self.user, capture_output=True, text=True, timeout=timeout, cwd=self.tmp
-        )
+        proc = subprocess.run(args, user=self.user, capture_output=True, text=True, timeout=timeout, cwd=self.tmp)
         if proc.returncode != 0:
             log = self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
-            raise RuntimeError(
-                f"{' '.join(args[:2])} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{log}"
-            )
+            raise RuntimeError(f"{' '.join(args[:2])} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{log}")
 
     def start(self) -> None:
         self._run(
@@ -394,9 +390,7 @@ class TenantryServer:
         args += ["--database-url", self.database_url]
         for url in redirect_urls if redirect_urls is not None else [REDIRECT_URL]:
             args += ["--redirect-url", url]
-        proc = subprocess.run(
-            args, capture_output=True, text=True, env=self.env(), cwd=self.workdir, timeout=60
-        )
+        proc = subprocess.run(args, capture_output=True, text=True, env=self.env(), cwd=self.workdir, timeout=60)
         assert proc.returncode == 0, f"projects create failed:\n{proc.stdout}\n{proc.stderr}"
         for line in reversed(proc.stdout.strip().splitlines()):
             if line.lstrip().startswith("{"):
@@ -455,9 +449,7 @@ def server(server_factory: Callable[..., TenantryServer]) -> TenantryServer:
     return server_factory()
 
 
-def make_stytch_client(
-    server: TenantryServer, project_id: str | None = None, secret: str | None = None
-) -> Any:
+def make_stytch_client(server: TenantryServer, project_id: str | None = None, secret: str | None = None) -> Any:
     import stytch
 
     return stytch.B2BClient(

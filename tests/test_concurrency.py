@@ -107,6 +107,4 @@ def test_one_intermediate_session_creates_exactly_one_organization_under_20_conc
         )
         assert resp.status_code == 200, resp.text
     discovered = resp.json()["discovered_organizations"]
-    assert [d["organization"]["organization_id"] for d in discovered] == [
-        winner["organization"]["organization_id"]
-    ]
+    assert [d["organization"]["organization_id"] for d in discovered] == [winner["organization"]["organization_id"]]

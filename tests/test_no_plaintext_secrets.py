@@ -93,22 +93,16 @@ def test_no_credential_appears_in_the_database_or_the_log(server):
             "session authenticate",
             post("/v1/b2b/sessions/authenticate", {"session_token": created["session_token"]}),
         )
-        keep(
-            "jwt authenticate", post("/v1/b2b/sessions/authenticate", {"session_jwt": created["session_jwt"]})
-        )
+        keep("jwt authenticate", post("/v1/b2b/sessions/authenticate", {"session_jwt": created["session_jwt"]}))
         org_id = created["organization"]["organization_id"]
         for email in ("a@canary.io", "b@canary.io"):
-            again = post(
-                "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": login(email)}
-            )
+            again = post("/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": login(email)})
             keep(f"login {email}", again)
             listed = post(
                 "/v1/b2b/discovery/organizations",
                 {"intermediate_session_token": again["intermediate_session_token"]},
             )
-            assert [d["organization"]["organization_id"] for d in listed["discovered_organizations"]] == [
-                org_id
-            ]
+            assert [d["organization"]["organization_id"] for d in listed["discovered_organizations"]] == [org_id]
             exchanged = post(
                 "/v1/b2b/discovery/intermediate_sessions/exchange",
                 {

@@ -109,12 +109,8 @@ def test_contact_creates_clinic_and_gets_a_verifiable_session(server, stytch_cli
 
     # The local RBAC check fetches /v1/b2b/rbac/policy and /v1/b2b/rbac/organizations/{id}:
     # an admin may create members in their own organization ...
-    check = AuthorizationCheck(
-        organization_id=org.organization_id, resource_id="stytch.member", action="create"
-    )
-    checked = stytch_client.sessions.authenticate_jwt_local(
-        session_jwt=created.session_jwt, authorization_check=check
-    )
+    check = AuthorizationCheck(organization_id=org.organization_id, resource_id="stytch.member", action="create")
+    checked = stytch_client.sessions.authenticate_jwt_local(session_jwt=created.session_jwt, authorization_check=check)
     assert checked is not None and checked.member_id == member.member_id
     # ... but the check is not a rubber stamp: another organization is refused.
     other = AuthorizationCheck(
@@ -123,9 +119,7 @@ def test_contact_creates_clinic_and_gets_a_verifiable_session(server, stytch_cli
         action="create",
     )
     with pytest.raises(TenancyError):
-        stytch_client.sessions.authenticate_jwt_local(
-            session_jwt=created.session_jwt, authorization_check=other
-        )
+        stytch_client.sessions.authenticate_jwt_local(session_jwt=created.session_jwt, authorization_check=other)
 
 
 def test_colleague_joins_by_email_domain_and_outsider_cannot(server, stytch_client):
@@ -176,9 +170,7 @@ def test_returning_contact_sees_clinic_as_active_member(server, stytch_client):
     assert discovered.member_authenticated is True
 
     # Listing does not consume the IST; exchanging it does and logs the same member in.
-    listed = stytch_client.discovery.organizations.list(
-        intermediate_session_token=again.intermediate_session_token
-    )
+    listed = stytch_client.discovery.organizations.list(intermediate_session_token=again.intermediate_session_token)
     assert [d.organization.organization_id for d in listed.discovered_organizations] == [org_id]
     exchanged = stytch_client.discovery.intermediate_sessions.exchange(
         intermediate_session_token=again.intermediate_session_token, organization_id=org_id
@@ -213,9 +205,7 @@ def test_magic_link_is_single_use(server, stytch_client):
 
 def test_unknown_magic_link_token_is_not_found(server, stytch_client):
     with pytest.raises(StytchError) as excinfo:
-        stytch_client.magic_links.discovery.authenticate(
-            discovery_magic_links_token=secrets.token_urlsafe(32)
-        )
+        stytch_client.magic_links.discovery.authenticate(discovery_magic_links_token=secrets.token_urlsafe(32))
     assert error_of(excinfo) == (404, "magic_link_not_found")
 
 
@@ -258,7 +248,5 @@ def test_projects_do_not_see_each_others_organizations(server, stytch_client, st
         client_b.sessions.authenticate(session_token=created.session_token)
     assert error_of(excinfo) == (404, "session_not_found")
     # A's IST is still usable in A: B's failed attempts did not consume it.
-    listed_a = stytch_client.discovery.organizations.list(
-        intermediate_session_token=a_again.intermediate_session_token
-    )
+    listed_a = stytch_client.discovery.organizations.list(intermediate_session_token=a_again.intermediate_session_token)
     assert [d.organization.organization_id for d in listed_a.discovered_organizations] == [org_id]
