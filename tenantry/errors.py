@@ -110,6 +110,16 @@ class TooManySessionArguments(BadRequest):
     error_message = "Only one of session_token, session_jwt or intermediate_session_token may be provided."
 
 
+class NoSessionRevokeArguments(BadRequest):
+    error_type = "no_session_revoke_arguments"
+    error_message = "One of member_session_id, session_token, session_jwt or member_id must be provided."
+
+
+class TooManySessionRevokeArguments(BadRequest):
+    error_type = "too_many_session_revoke_arguments"
+    error_message = "Only one of member_session_id, session_token, session_jwt or member_id may be provided."
+
+
 class OrganizationSlugAlreadyUsed(BadRequest):
     error_type = "organization_slug_already_used"
     error_message = "The provided organization_slug is already used in another organization."
@@ -259,6 +269,11 @@ class OrganizationNotFound(NotFound):
 class MemberNotFound(NotFound):
     error_type = "member_not_found"
     error_message = "Member could not be found."
+
+
+class MemberDoesNotExistInOrganization(NotFound):
+    error_type = "member_does_not_exist_in_organization"
+    error_message = "The member does not exist in this organization."
 
 
 class RouteNotFound(NotFound):

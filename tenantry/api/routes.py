@@ -56,4 +56,12 @@ ROUTES = [
         api(rbac.organization_policy, write=False),
         methods=["GET"],
     ),
+    Route(
+        "/v1/b2b/rbac/organizations/{organization_id}",
+        api(rbac.set_organization_policy, rbac.SetOrgPolicy),
+        methods=["PUT"],
+    ),
+    Route("/v1/b2b/sessions", api(sessions.list_sessions, write=False), methods=["GET"]),
+    Route("/v1/b2b/sessions/revoke", api(sessions.revoke, sessions.Revoke), methods=["POST"]),
+    Route("/v1/b2b/sessions/exchange", api(sessions.exchange, sessions.Exchange), methods=["POST"]),
 ]

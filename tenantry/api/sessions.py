@@ -1,4 +1,4 @@
-"""Session routes: authenticate and the (unauthenticated) JWKS."""
+"""Session routes: authenticate, list, revoke, exchange and the (unauthenticated) JWKS."""
 
 from __future__ import annotations
 
@@ -11,11 +11,30 @@ from starlette.responses import Response
 from tenantry import errors
 from tenantry.api import models, wire
 from tenantry.api.endpoint import Call, ok
+from tenantry.api.models import Request as RequestModel
 from tenantry.db.engine import read_transaction
 from tenantry.projects import service as projects
+from tenantry.rbac.policy import session_roles
 from tenantry.runtime import Runtime
-from tenantry.sessions import keys
+from tenantry.sessions import keys, manage
 from tenantry.sessions.authenticate import authenticate_session
+
+
+class Revoke(RequestModel):
+    member_session_id: str | None = None
+    session_token: str | None = None
+    session_jwt: str | None = None
+    member_id: str | None = None
+
+
+class Exchange(RequestModel):
+    organization_id: str
+    session_token: str | None = None
+    session_jwt: str | None = None
+    session_duration_minutes: int | None = None
+    session_custom_claims: dict[str, Any] | None = None
+    locale: str | None = None
+    telemetry_id: str | None = None
 
 
 def authenticate(call: Call, body: models.SessionsAuthenticate) -> dict[str, Any]:
@@ -43,6 +62,49 @@ def authenticate(call: Call, body: models.SessionsAuthenticate) -> dict[str, Any
     if result.verdict is not None:
         response["verdict"] = result.verdict
     return response
+
+
+def list_sessions(call: Call, _body: None) -> dict[str, Any]:
+    organization_id, member_id = call.query.get("organization_id"), call.query.get("member_id")
+    if not organization_id or not member_id:
+        raise errors.InvalidArgument("organization_id and member_id are required query parameters.")
+    org, member, found = manage.list_sessions(
+        call.conn,
+        call.runtime.clock,
+        project_id=call.project.project_id,
+        organization_reference=organization_id,
+        member_reference=member_id,
+    )
+    roles = session_roles(member.roles)
+    return {"member_sessions": [wire.member_session(s, roles=roles, organization_slug=org.slug) for s in found]}
+
+
+def revoke(call: Call, body: Revoke) -> dict[str, Any]:
+    manage.revoke(
+        call.conn,
+        call.runtime.clock,
+        project_id=call.project.project_id,
+        headers=call.headers,
+        member_session_id=body.member_session_id,
+        session_token=body.session_token,
+        session_jwt=body.session_jwt,
+        member_id=body.member_id,
+    )
+    return {}
+
+
+def exchange(call: Call, body: Exchange) -> dict[str, Any]:
+    outcome = manage.exchange(
+        call.conn,
+        call.runtime.clock,
+        project_id=call.project.project_id,
+        organization_reference=body.organization_id,
+        session_token=body.session_token,
+        session_jwt=body.session_jwt,
+        session_duration_minutes=body.session_duration_minutes,
+        session_custom_claims=body.session_custom_claims,
+    )
+    return wire.auth_outcome(outcome, session_roles(outcome.member.roles))
 
 
 async def jwks(request: Request) -> Response:

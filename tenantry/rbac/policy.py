@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tenantry.organizations.models import Organization
 
 STYTCH_ADMIN = "stytch_admin"
 STYTCH_MEMBER = "stytch_member"
@@ -100,3 +103,9 @@ def granting_roles(
                 granting.append(role_id)
                 break
     return granting
+
+
+def role_exists(org: Organization, role_id: str) -> bool:
+    """Whether members of ``org`` may be given ``role_id``: one of Stytch's default roles or one
+    of the organization's custom roles."""
+    return any(r["role_id"] == role_id for r in [*DEFAULT_ROLES, *org.custom_roles])
