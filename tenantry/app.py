@@ -75,6 +75,9 @@ class RequestLog:
 def _backend(settings: Settings) -> MailBackend:
     if settings.smtp_url:
         return SmtpBackend(settings.smtp_url)
+    if settings.mode == "production":
+        # Mail nobody can read is mail lost: production refuses to start without a real relay.
+        raise RuntimeError("TENANTRY_MODE=production needs TENANTRY_SMTP_URL (smtp:// or smtps://)")
     return DevMailbox(settings.dev_mailbox_dir)
 
 

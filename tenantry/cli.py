@@ -55,6 +55,9 @@ def serve(
 ) -> None:
     """Migrate the database and serve the API (and, in development, the dev mailbox)."""
     settings = _settings(database_url)
+    if settings.mode == "production" and not settings.smtp_url:
+        typer.echo("TENANTRY_MODE=production needs TENANTRY_SMTP_URL: mail would otherwise be lost.", err=True)
+        raise typer.Exit(2)
     engine = create_engine(settings.database_url)
     upgrade(engine)
     with write_transaction(engine) as conn:
