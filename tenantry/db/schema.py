@@ -60,6 +60,8 @@ organizations = sa.Table(
     sa.Column("custom_roles", Json, nullable=False, default=list, server_default=sa.text("'[]'")),
     sa.UniqueConstraint("project_id", "slug"),
     sa.UniqueConstraint("project_id", "external_id"),
+    # Keyset pagination of organization search (migration 0003).
+    sa.Index("ix_organizations_project_id", "project_id", "organization_id"),
 )
 
 # One row per allowed email domain, so "which organizations admit @clinic.com" is an index
@@ -77,6 +79,23 @@ organization_domains = sa.Table(
     sa.Column("domain", sa.String(255), nullable=False),
     sa.PrimaryKeyConstraint("organization_id", "domain"),
     sa.Index("ix_organization_domains_lookup", "project_id", "domain"),
+)
+
+# Claimed email domains, one row per domain (migration 0003): the search filter
+# ``claimed_email_domains`` is an index lookup.
+organization_claimed_domains = sa.Table(
+    "organization_claimed_domains",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column(
+        "organization_id",
+        sa.String(80),
+        sa.ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.PrimaryKeyConstraint("organization_id", "domain"),
+    sa.Index("ix_organization_claimed_domains_lookup", "project_id", "domain"),
 )
 
 members = sa.Table(
@@ -106,6 +125,10 @@ members = sa.Table(
     sa.UniqueConstraint("organization_id", "email_address"),
     sa.Index("ix_members_project_email", "project_id", "email_address"),
     sa.Index("ix_members_org_domain", "organization_id", "email_domain"),
+    # Member search pages by member_id within organizations; external ids are unique per
+    # organization (migration 0003).
+    sa.Index("ix_members_org_member", "organization_id", "member_id"),
+    sa.Index("uq_members_org_external_id", "organization_id", "external_id", unique=True),
 )
 
 magic_links = sa.Table(
