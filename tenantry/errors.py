@@ -285,3 +285,54 @@ class MethodNotAllowed(TenantryError):
     status_code = 405
     error_type = "method_not_allowed"
     error_message = "This HTTP method is not allowed on this route."
+
+
+# -- organizations and members API (error_types from Stytch's catalogue) -----------------------
+
+
+class OrganizationNameMissing(BadRequest):
+    error_type = "organization_name_missing"
+    error_message = "organization_name is required."
+
+
+class OrganizationLogoUrlTooLong(BadRequest):
+    error_type = "organization_logo_url_too_long"
+    error_message = "organization_logo_url may be at most 2048 characters."
+
+
+class CannotAssignDefaultRbacRoleId(BadRequest):
+    error_type = "cannot_assign_default_rbac_role_id"
+    error_message = "The stytch_member role is held by every member and cannot be assigned explicitly."
+
+
+class InvalidMemberGetFields(BadRequest):
+    error_type = "invalid_member_get_fields"
+    error_message = "One of member_id or email_address must be provided."
+
+
+class DuplicateMemberExternalId(BadRequest):
+    error_type = "duplicate_member_external_id"
+    error_message = "The provided external_id is already used by another member of this organization."
+
+
+class NoDeletedMemberFoundForReactivation(BadRequest):
+    error_type = "no_deleted_member_found_for_reactivation"
+    error_message = "The member is not deleted, so it cannot be reactivated."
+
+
+class EmailUnverifiedForReactivation(BadRequest):
+    error_type = "email_unverified_for_reactivation"
+    error_message = "Only a member whose email address was verified can be reactivated."
+
+
+class MemberSearchOrganizationIdsEmpty(BadRequest):
+    error_type = "member_search_organization_ids_empty"
+    error_message = "organization_ids must contain at least one organization id."
+
+
+class CannotUpdateTrustedMetadata(Unauthorized):
+    error_type = "cannot_update_trusted_metadata"
+    error_message = (
+        "Stytch SDKs cannot update trusted metadata with user-provided values; trusted_metadata "
+        "cannot be written when acting as a member (X-Stytch-Member-Session headers)."
+    )

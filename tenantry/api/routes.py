@@ -5,9 +5,60 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from tenantry.api import discovery, magic_links, models, rbac, sessions
+from tenantry.api import members as members_api
+from tenantry.api import organizations as organizations_api
 from tenantry.api.endpoint import api
 
 ROUTES = [
+    # -- organizations and members ---------------------------------------------------------
+    Route(
+        "/v1/b2b/organizations",
+        api(organizations_api.create, organizations_api.OrganizationCreate),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/organizations/search",
+        api(organizations_api.search, organizations_api.OrganizationSearch, write=False),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/organizations/members/search",
+        api(members_api.search, members_api.MemberSearch, write=False),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/organizations/members/dangerously_get/{member_id}",
+        api(members_api.dangerously_get, write=False),
+        methods=["GET"],
+    ),
+    Route("/v1/b2b/organizations/{organization_id}", api(organizations_api.get, write=False), methods=["GET"]),
+    Route(
+        "/v1/b2b/organizations/{organization_id}",
+        api(organizations_api.update, organizations_api.OrganizationUpdate),
+        methods=["PUT"],
+    ),
+    Route("/v1/b2b/organizations/{organization_id}", api(organizations_api.delete), methods=["DELETE"]),
+    Route(
+        "/v1/b2b/organizations/{organization_id}/members",
+        api(members_api.create, members_api.MemberCreate),
+        methods=["POST"],
+    ),
+    Route("/v1/b2b/organizations/{organization_id}/member", api(members_api.get, write=False), methods=["GET"]),
+    Route(
+        "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+        api(members_api.update, members_api.MemberUpdate),
+        methods=["PUT"],
+    ),
+    Route(
+        "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+        api(members_api.delete),
+        methods=["DELETE"],
+    ),
+    Route(
+        "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate",
+        api(members_api.reactivate),
+        methods=["PUT"],
+    ),
     Route(
         "/v1/b2b/magic_links/email/discovery/send",
         api(discovery.send, models.DiscoverySend),

@@ -6,7 +6,6 @@ send link --> authenticate link --> IST --+--> create organization --> member se
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -28,9 +27,10 @@ from tenantry.magic_links import store as links
 from tenantry.members import store as members
 from tenantry.members.emails import normalise_email
 from tenantry.members.models import ACTIVE, DELETED, Member, email_domain
+from tenantry.organizations import service as organizations_service
 from tenantry.organizations import store as organizations
 from tenantry.organizations import validation
-from tenantry.organizations.models import AUTH_SETTING_FIELDS, DEFAULT_SETTINGS, Organization
+from tenantry.organizations.models import Organization
 from tenantry.projects.service import Project
 from tenantry.rbac.policy import STYTCH_ADMIN
 from tenantry.sessions import requirements
@@ -262,36 +262,10 @@ def _spend_intermediate_session(conn: Connection, clock: Clock, project: Project
 def _new_organization(
     conn: Connection, clock: Clock, *, project: Project, creator_email: str, fields: dict[str, Any]
 ) -> Organization:
+    # The same rules as POST /v1/b2b/organizations; only the default name is discovery's own.
     name = fields.get("organization_name") or _default_name(creator_email)
-    validation.validate_name(name)
-    slug = fields.get("organization_slug")
-    slug = validation.validate_slug(slug) if slug is not None else _free_slug(conn, project, name)
-    if organizations.slug_taken(conn, project.project_id, slug):
-        raise errors.OrganizationSlugAlreadyUsed()
-    external_id = fields.get("organization_external_id")
-    if external_id is not None:
-        validation.validate_external_id(external_id)
-        if organizations.external_id_taken(conn, project.project_id, external_id):
-            raise errors.DuplicateOrganizationExternalId()
-    settings = validation.validate_settings({k: v for k, v in fields.items() if k in DEFAULT_SETTINGS})
-    if "email_invites" not in settings and any(k in settings for k in AUTH_SETTING_FIELDS):
-        settings["email_invites"] = "NOT_ALLOWED"
-    metadata = validation.validate_metadata(fields.get("trusted_metadata") or {}, "trusted_metadata")
-    logo_url = fields.get("organization_logo_url") or ""
-    if len(logo_url) > 2048:
-        raise errors.InvalidArgument("organization_logo_url may be at most 2048 characters.")
-    now = clock.now()
-    return Organization(
-        organization_id=new_id("organization", project.project_id),
-        project_id=project.project_id,
-        name=name,
-        slug=slug,
-        external_id=external_id,
-        logo_url=logo_url,
-        trusted_metadata=metadata,
-        settings={**DEFAULT_SETTINGS, **settings},
-        created_at=now,
-        updated_at=now,
+    return organizations_service.build_organization(
+        conn, clock, project_id=project.project_id, name=name, fields=fields
     )
 
 
@@ -302,14 +276,6 @@ def _default_name(email: str) -> str:
     if domain in validation.COMMON_DOMAINS or domain.endswith(".edu"):
         return local[:128]
     return domain.split(".")[0][:128] or local[:128]
-
-
-def _free_slug(conn: Connection, project: Project, name: str) -> str:
-    base = validation.slug_from(name)
-    slug = base
-    while organizations.slug_taken(conn, project.project_id, slug):
-        slug = f"{base[:115]}-{uuid.uuid4().hex[:8]}"
-    return slug
 
 
 def exchange_intermediate_session(

@@ -111,3 +111,48 @@ def activate(conn: Connection, member_id: str, when: datetime) -> None:
 def update(conn: Connection, member_id: str, changes: dict[str, Any]) -> None:
     if changes:
         conn.execute(members.update().where(members.c.member_id == member_id).values(**changes))
+
+
+# -- members API: lookups, changes and search (every query scoped by project) -------------------
+
+
+def get_in_organization(conn: Connection, project_id: str, organization_id: str, reference: str) -> Member | None:
+    """A member of ``organization_id`` by member id or external id."""
+    row = conn.execute(
+        sa.select(members)
+        .where(
+            members.c.project_id == project_id,
+            members.c.organization_id == organization_id,
+            sa.or_(members.c.member_id == reference, members.c.external_id == reference),
+        )
+        .limit(1)
+    ).first()
+    return _from_row(row) if row else None
+
+
+def external_id_owner(conn: Connection, project_id: str, organization_id: str, external_id: str) -> str | None:
+    return conn.execute(
+        sa.select(members.c.member_id).where(
+            members.c.project_id == project_id,
+            members.c.organization_id == organization_id,
+            members.c.external_id == external_id,
+        )
+    ).scalar()
+
+
+def change(conn: Connection, project_id: str, member_id: str, values: dict[str, Any]) -> None:
+    conn.execute(
+        members.update().where(members.c.project_id == project_id, members.c.member_id == member_id).values(**values)
+    )
+
+
+def search_page(conn: Connection, where: Any, *, after: str | None, limit: int) -> list[Member]:
+    """Up to ``limit`` members matching ``where`` with ids after ``after``, in id order."""
+    query = sa.select(members).where(where)
+    if after is not None:
+        query = query.where(members.c.member_id > after)
+    return [_from_row(r) for r in conn.execute(query.order_by(members.c.member_id).limit(limit))]
+
+
+def count(conn: Connection, where: Any) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(members).where(where)).scalar() or 0)

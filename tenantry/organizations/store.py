@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from tenantry.clock import as_utc
-from tenantry.db.schema import organization_domains, organizations
+from tenantry.db.schema import (
+    member_sessions,
+    members,
+    organization_claimed_domains,
+    organization_domains,
+    organizations,
+)
 from tenantry.organizations.models import Organization
 
 
@@ -46,6 +52,7 @@ def insert(conn: Connection, org: Organization) -> None:
         )
     )
     replace_domains(conn, org.project_id, org.organization_id, org.allowed_domains)
+    replace_claimed_domains(conn, org.project_id, org.organization_id, list(org.setting("claimed_email_domains")))
 
 
 def replace_domains(conn: Connection, project_id: str, organization_id: str, domains: list[str]) -> None:
@@ -130,3 +137,73 @@ def touch(conn: Connection, organization_id: str, when: datetime) -> None:
     conn.execute(
         organizations.update().where(organizations.c.organization_id == organization_id).values(updated_at=when)
     )
+
+
+# -- organizations API: update, delete, search ---------------------------------------------------
+
+
+def replace_claimed_domains(conn: Connection, project_id: str, organization_id: str, domains: list[str]) -> None:
+    table = organization_claimed_domains
+    conn.execute(table.delete().where(table.c.organization_id == organization_id))
+    if domains:
+        conn.execute(
+            table.insert(),
+            [{"project_id": project_id, "organization_id": organization_id, "domain": d} for d in domains],
+        )
+
+
+def update(conn: Connection, project_id: str, organization_id: str, values: dict[str, Any]) -> None:
+    conn.execute(
+        organizations.update()
+        .where(organizations.c.project_id == project_id, organizations.c.organization_id == organization_id)
+        .values(**values)
+    )
+
+
+def delete(conn: Connection, project_id: str, organization_id: str) -> None:
+    """The organization and everything hanging off it (sessions and members via the foreign
+    keys' ON DELETE CASCADE, deleted explicitly too so no engine setting can leave them)."""
+    conn.execute(
+        member_sessions.delete().where(
+            member_sessions.c.project_id == project_id, member_sessions.c.organization_id == organization_id
+        )
+    )
+    conn.execute(
+        members.delete().where(members.c.project_id == project_id, members.c.organization_id == organization_id)
+    )
+    for table in (organization_domains, organization_claimed_domains):
+        conn.execute(table.delete().where(table.c.organization_id == organization_id))
+    conn.execute(
+        organizations.delete().where(
+            organizations.c.project_id == project_id, organizations.c.organization_id == organization_id
+        )
+    )
+
+
+def slug_owner(conn: Connection, project_id: str, slug: str) -> str | None:
+    return conn.execute(
+        sa.select(organizations.c.organization_id).where(
+            organizations.c.project_id == project_id, organizations.c.slug == slug
+        )
+    ).scalar()
+
+
+def external_id_owner(conn: Connection, project_id: str, external_id: str) -> str | None:
+    return conn.execute(
+        sa.select(organizations.c.organization_id).where(
+            organizations.c.project_id == project_id, organizations.c.external_id == external_id
+        )
+    ).scalar()
+
+
+def search_page(conn: Connection, where: Any, *, after: str | None, limit: int) -> list[Organization]:
+    """Up to ``limit`` organizations matching ``where`` with ids after ``after``, in id order."""
+    query = sa.select(organizations).where(where)
+    if after is not None:
+        query = query.where(organizations.c.organization_id > after)
+    rows = conn.execute(query.order_by(organizations.c.organization_id).limit(limit))
+    return [_from_row(r) for r in rows]
+
+
+def count(conn: Connection, where: Any) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(organizations).where(where)).scalar() or 0)
