@@ -60,8 +60,9 @@ organizations = sa.Table(
     sa.Column("custom_roles", Json, nullable=False, default=list, server_default=sa.text("'[]'")),
     sa.UniqueConstraint("project_id", "slug"),
     sa.UniqueConstraint("project_id", "external_id"),
-    # Keyset pagination of organization search (migration 0003).
-    sa.Index("ix_organizations_project_id", "project_id", "organization_id"),
+    # Keyset pagination of organization search; name and slug make it covering, so fuzzy
+    # name/slug filters never touch the table rows (migration 0003).
+    sa.Index("ix_organizations_project_id", "project_id", "organization_id", "name", "slug"),
 )
 
 # One row per allowed email domain, so "which organizations admit @clinic.com" is an index

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organization_id", "domain", name=op.f("pk_organization_claimed_domains")),
     )
     op.create_index("ix_organization_claimed_domains_lookup", "organization_claimed_domains", ["project_id", "domain"])
-    op.create_index("ix_organizations_project_id", "organizations", ["project_id", "organization_id"])
+    op.create_index("ix_organizations_project_id", "organizations", ["project_id", "organization_id", "name", "slug"])
     op.create_index("ix_members_org_member", "members", ["organization_id", "member_id"])
     op.create_index("uq_members_org_external_id", "members", ["organization_id", "external_id"], unique=True)
 
