@@ -1,3 +1,5 @@
 from tenantry.cli import app
 
-app(prog_name="tenantry")
+# Guarded: uvicorn spawns worker processes, which re-import the main module.
+if __name__ == "__main__":
+    app(prog_name="tenantry")

@@ -88,6 +88,9 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="info",
+        # uvicorn kills a worker that misses a 5 s health ping; on a loaded 2-core machine a
+        # worker still importing can miss it, and the kill-restart loop never converges.
+        timeout_worker_healthcheck=60,
     )
 
 
