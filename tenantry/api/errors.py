@@ -9,6 +9,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from tenantry.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable, TenantryError
 from tenantry.ids import new_request_id
@@ -23,8 +24,12 @@ def request_id_of(request: Request) -> str:
     return rid
 
 
-def error_response(request: Request, error: TenantryError) -> JSONResponse:
-    headers = {"Retry-After": "1"} if error.status_code == 503 else None
+def error_response(
+    request: Request, error: TenantryError, extra_headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(extra_headers or {})
+    if error.status_code == 503:
+        headers["Retry-After"] = "1"
     return JSONResponse(
         {
             "status_code": error.status_code,
@@ -43,10 +48,19 @@ async def on_tenantry_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return error_response(request, MethodNotAllowed())
+        # RFC 9110: a 405 names the methods the path allows, across every route serving it.
+        return error_response(request, MethodNotAllowed(), {"Allow": ", ".join(_allowed_methods(request))})
     if exc.status_code == 404:
         return error_response(request, RouteNotFound())
     error = TenantryError(str(exc.detail))
