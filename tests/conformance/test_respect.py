@@ -204,3 +204,32 @@ def test_respect_fails_on_wrong_secret(server, npx, reference_dir, spec_path, tm
                 "secret": server.secret + "-wrong",
             },
         )
+
+
+def test_create_org_invite_member_workflow(server, npx, reference_dir, spec_path, tmp_path):
+    """Issue #3's workflow: create an organization with project credentials, then invite a member.
+
+    Both responses must be spec-exact, and the invitation must really reach the mailbox with a
+    link that authenticates into the new organization.
+    """
+    overlay = write_auth_overlay(
+        reference_dir, "stytch-b2b-create-org-invite-member-workflow.yml", spec_path, tmp_path
+    )
+    suffix = secrets.token_hex(4)
+    email = f"nurse-{suffix}@clinic.example.com"
+    run_respect(
+        npx,
+        overlay,
+        "create-org-invite-member",
+        server.base_url,
+        {
+            "organization_name": "Westside Clinic",
+            "organization_slug": f"westside-{suffix}",
+            "email_address": email,
+            "invite_redirect_url": REDIRECT_URL,
+            "project_id": server.project_id,
+            "secret": server.secret,
+        },
+    )
+    (invitation,) = server.wait_for_mail(email)
+    assert "stytch_token_type=multi_tenant_magic_links" in invitation["links"][0]
