@@ -24,9 +24,7 @@ def request_id_of(request: Request) -> str:
     return rid
 
 
-def error_response(
-    request: Request, error: TenantryError, extra_headers: dict[str, str] | None = None
-) -> JSONResponse:
+def error_response(request: Request, error: TenantryError, extra_headers: dict[str, str] | None = None) -> JSONResponse:
     headers = dict(extra_headers or {})
     if error.status_code == 503:
         headers["Retry-After"] = "1"

@@ -212,9 +212,7 @@ def test_create_org_invite_member_workflow(server, npx, reference_dir, spec_path
     Both responses must be spec-exact, and the invitation must really reach the mailbox with a
     link that authenticates into the new organization.
     """
-    overlay = write_auth_overlay(
-        reference_dir, "stytch-b2b-create-org-invite-member-workflow.yml", spec_path, tmp_path
-    )
+    overlay = write_auth_overlay(reference_dir, "stytch-b2b-create-org-invite-member-workflow.yml", spec_path, tmp_path)
     suffix = secrets.token_hex(4)
     email = f"nurse-{suffix}@clinic.example.com"
     run_respect(

@@ -43,9 +43,7 @@ def test_node_sdk_discovery_flow(server):
         "FLOW_TIMEOUT_MS": "60000",
     }
     started = time.monotonic()
-    proc = subprocess.run(
-        [node, str(SCRIPT)], capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=NODE_DIR
-    )
+    proc = subprocess.run([node, str(SCRIPT)], capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=NODE_DIR)
     elapsed = time.monotonic() - started
     print(proc.stdout)
     print(f"node discovery flow: exit {proc.returncode} in {elapsed:.1f}s")
