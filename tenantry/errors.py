@@ -91,10 +91,6 @@ class NoDiscoveryRedirectUrlsSet(BadRequest):
     error_message = "No discovery_redirect_url was given and the project has no redirect URLs set."
 
 
-class InvalidExpirationMinutes(BadRequest):
-    error_type = "invalid_argument"
-
-
 class InvalidSessionDurationMinutes(BadRequest):
     error_type = "invalid_session_duration_minutes"
     error_message = "session_duration_minutes must be between 5 and 527040."
@@ -160,8 +156,8 @@ class OrganizationSettingsInvalidDomain(BadRequest):
     error_message = "One of the email_allowed_domains is not a valid domain."
 
 
-class InvalidOrganizationSetting(BadRequest):
-    error_type = "invalid_argument"
+class InvalidOrganizationSetting(InvalidArgument):
+    """An organization setting with a value Stytch does not accept."""
 
 
 class MetadataTooLarge(BadRequest):
@@ -207,6 +203,41 @@ class InvalidRole(BadRequest):
 class DuplicateMemberEmail(BadRequest):
     error_type = "duplicate_member_email"
     error_message = "A member with this email address already exists in the organization."
+
+
+class InvalidInviteRedirectUrl(BadRequest):
+    error_type = "invalid_invite_redirect_url"
+    error_message = "The invite_redirect_url is not a valid absolute http(s) URL."
+
+
+class NoInviteRedirectUrl(BadRequest):
+    error_type = "no_invite_redirect_url"
+    error_message = "No invite_redirect_url was given and the project has no redirect URLs set."
+
+
+class InvalidLoginRedirectUrl(BadRequest):
+    error_type = "invalid_login_redirect_url"
+    error_message = "The login_redirect_url is not a valid absolute http(s) URL."
+
+
+class InvalidSignupRedirectUrl(BadRequest):
+    error_type = "invalid_signup_redirect_url"
+    error_message = "The signup_redirect_url is not a valid absolute http(s) URL."
+
+
+class NoLoginRedirectUrl(BadRequest):
+    error_type = "no_login_redirect_url"
+    error_message = "No login or signup redirect URL was given and the project has no redirect URLs set."
+
+
+class InvalidEmailForInvites(BadRequest):
+    error_type = "invalid_email_for_invites"
+    error_message = "The email's domain is not one of this organization's allowed domains for invites."
+
+
+class OperationRestrictedByAuthMethods(Forbidden):
+    error_type = "operation_restricted_by_organization_auth_methods"
+    error_message = "This organization does not allow email magic links as an authentication method."
 
 
 class MemberSessionOrganizationMismatch(BadRequest):

@@ -28,7 +28,7 @@ from tenantry.organizations.models import Organization
 from tenantry.organizations.validation import validate_metadata
 from tenantry.projects.service import Project
 from tenantry.rbac.acting_member import ActingMember, authorize
-from tenantry.rbac.policy import DEFAULT_ROLES, STYTCH_MEMBER
+from tenantry.rbac.policy import validate_roles
 from tenantry.sessions import service as sessions
 from tenantry.sessions.entry import enter_organization
 
@@ -38,51 +38,6 @@ MIN_MINUTES = 5
 MAX_MINUTES = 10080
 LOCALES = ("en", "es", "pt-br", "fr")
 TOKEN_TYPE = "multi_tenant_magic_links"
-
-
-class InvalidInviteRedirectUrl(errors.BadRequest):
-    error_type = "invalid_invite_redirect_url"
-    error_message = "The invite_redirect_url is not a valid absolute http(s) URL."
-
-
-class NoInviteRedirectUrl(errors.BadRequest):
-    error_type = "no_invite_redirect_url"
-    error_message = "No invite_redirect_url was given and the project has no redirect URLs set."
-
-
-class InvalidLoginRedirectUrl(errors.BadRequest):
-    error_type = "invalid_login_redirect_url"
-    error_message = "The login_redirect_url is not a valid absolute http(s) URL."
-
-
-class InvalidSignupRedirectUrl(errors.BadRequest):
-    error_type = "invalid_signup_redirect_url"
-    error_message = "The signup_redirect_url is not a valid absolute http(s) URL."
-
-
-class NoLoginRedirectUrl(errors.BadRequest):
-    error_type = "no_login_redirect_url"
-    error_message = "No login or signup redirect URL was given and the project has no redirect URLs set."
-
-
-class InvalidEmailForInvites(errors.BadRequest):
-    error_type = "invalid_email_for_invites"
-    error_message = "The email's domain is not one of this organization's allowed domains for invites."
-
-
-class CannotAssignDefaultRole(errors.BadRequest):
-    error_type = "cannot_assign_default_rbac_role_id"
-    error_message = "stytch_member is held by every member and cannot be assigned explicitly."
-
-
-class CannotUpdateTrustedMetadata(errors.Unauthorized):
-    error_type = "cannot_update_trusted_metadata"
-    error_message = "trusted_metadata cannot be set on behalf of a member session; call with project credentials only."
-
-
-class OperationRestrictedByAuthMethods(errors.Forbidden):
-    error_type = "operation_restricted_by_organization_auth_methods"
-    error_message = "This organization does not allow email magic links as an authentication method."
 
 
 @dataclass(frozen=True)
@@ -111,19 +66,6 @@ def _organization(conn: Connection, project: Project, reference: str) -> Organiz
     return org
 
 
-def validate_roles(org: Organization, roles: list[str]) -> list[str]:
-    known = {r["role_id"] for r in [*DEFAULT_ROLES, *org.custom_roles]}
-    out: list[str] = []
-    for role in roles:
-        if role == STYTCH_MEMBER:
-            raise CannotAssignDefaultRole()
-        if role not in known:
-            raise errors.InvalidRole(f"Role '{role[:64]}' does not exist in this organization's RBAC policy.")
-        if role not in out:
-            out.append(role)
-    return out
-
-
 def invite(
     conn: Connection,
     clock: Clock,
@@ -145,16 +87,18 @@ def invite(
     org = _organization(conn, project, organization_reference)
     authorize(actor, organization_id=org.organization_id, resource_id="stytch.member", action="create")
     if actor is not None and trusted_metadata is not None:
-        raise CannotUpdateTrustedMetadata()
+        raise errors.CannotUpdateTrustedMetadata()
     email = normalise_email(email_address)
-    target = redirects.resolve(project, redirect_url, invalid=InvalidInviteRedirectUrl, missing=NoInviteRedirectUrl)
+    target = redirects.resolve(
+        project, redirect_url, invalid=errors.InvalidInviteRedirectUrl, missing=errors.NoInviteRedirectUrl
+    )
     minutes = _minutes(expiration_minutes, INVITE_DEFAULT_MINUTES, "invite_expiration_minutes")
     _locale(locale)
     policy = org.setting("email_invites")
     if policy == "NOT_ALLOWED":
-        raise InvalidEmailForInvites("This organization does not allow email invites.")
+        raise errors.InvalidEmailForInvites("This organization does not allow email invites.")
     if policy == "RESTRICTED" and email_domain(email) not in org.allowed_domains:
-        raise InvalidEmailForInvites()
+        raise errors.InvalidEmailForInvites()
     granted = validate_roles(org, roles or [])
     if actor is not None:
         # Delegation never escalates: nobody hands out a role they do not hold themselves.
@@ -262,17 +206,17 @@ def login_or_signup(
     org = _organization(conn, project, organization_reference)
     email = normalise_email(email_address)
     login_url = redirects.resolve(
-        project, login_redirect_url, invalid=InvalidLoginRedirectUrl, missing=NoLoginRedirectUrl
+        project, login_redirect_url, invalid=errors.InvalidLoginRedirectUrl, missing=errors.NoLoginRedirectUrl
     )
     signup_url = redirects.resolve(
-        project, signup_redirect_url, invalid=InvalidSignupRedirectUrl, missing=NoLoginRedirectUrl
+        project, signup_redirect_url, invalid=errors.InvalidSignupRedirectUrl, missing=errors.NoLoginRedirectUrl
     )
     login_minutes = _minutes(login_expiration_minutes, LOGIN_DEFAULT_MINUTES, "login_expiration_minutes")
     signup_minutes = _minutes(signup_expiration_minutes, LOGIN_DEFAULT_MINUTES, "signup_expiration_minutes")
     _locale(locale)
     challenge = pkce.validate_challenge(pkce_code_challenge) if pkce_code_challenge else None
     if org.setting("auth_methods") == "RESTRICTED" and "magic_link" not in org.setting("allowed_auth_methods"):
-        raise OperationRestrictedByAuthMethods()
+        raise errors.OperationRestrictedByAuthMethods()
     member = members.get_by_email(conn, project.project_id, org.organization_id, email)
     created = False
     if member is None or member.status == DELETED:

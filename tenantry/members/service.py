@@ -25,7 +25,7 @@ from tenantry.organizations import store as organizations
 from tenantry.organizations import validation
 from tenantry.organizations.models import Organization
 from tenantry.rbac.acting_member import ActingMember, authorize
-from tenantry.rbac.policy import DEFAULT_ROLES, STYTCH_MEMBER
+from tenantry.rbac.policy import validate_roles
 from tenantry.search import decode_cursor, encode_cursor, page_limit, parse_query
 from tenantry.sessions import service as sessions
 
@@ -43,21 +43,6 @@ FIELD_ACTIONS: dict[str, tuple[str, bool]] = {
 }
 # Fields Tenantry does not store (no MFA phone, TOTP or passwords yet): refused, not dropped.
 UNSUPPORTED_FIELDS = ("mfa_phone_number", "default_mfa_method", "email_address", "unlink_email")
-
-
-def validate_roles(org: Organization, roles: list[str]) -> list[str]:
-    """Explicit role ids for a member of ``org``: Stytch's default roles or the organization's
-    custom roles, never ``stytch_member`` (every member holds it)."""
-    known = {r["role_id"] for r in [*DEFAULT_ROLES, *org.custom_roles]}
-    out: list[str] = []
-    for role in roles:
-        if role == STYTCH_MEMBER:
-            raise errors.CannotAssignDefaultRbacRoleId()
-        if role not in known:
-            raise errors.InvalidRole(f"Role '{role[:64]}' does not exist in this organization's RBAC policy.")
-        if role not in out:
-            out.append(role)
-    return out
 
 
 def _organization(conn: Connection, project_id: str, reference: str, actor: ActingMember | None) -> Organization:

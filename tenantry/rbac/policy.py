@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from tenantry import errors
+
 if TYPE_CHECKING:
     from tenantry.organizations.models import Organization
 
@@ -109,3 +111,17 @@ def role_exists(org: Organization, role_id: str) -> bool:
     """Whether members of ``org`` may be given ``role_id``: one of Stytch's default roles or one
     of the organization's custom roles."""
     return any(r["role_id"] == role_id for r in [*DEFAULT_ROLES, *org.custom_roles])
+
+
+def validate_roles(org: Organization, roles: list[str]) -> list[str]:
+    """Explicit role ids for a member of ``org``: Stytch's default roles or the organization's
+    custom roles, never ``stytch_member`` (every member holds it). Duplicates collapse."""
+    out: list[str] = []
+    for role in roles:
+        if role == STYTCH_MEMBER:
+            raise errors.CannotAssignDefaultRbacRoleId()
+        if not role_exists(org, role):
+            raise errors.InvalidRole(f"Role '{role[:64]}' does not exist in this organization's RBAC policy.")
+        if role not in out:
+            out.append(role)
+    return out
