@@ -426,7 +426,7 @@ def queries(s: Seeded) -> dict[str, Any]:
         "org: organization_slugs exact": lambda c, i: post(
             c, "/v1/b2b/organizations/search", {"query": q("organization_slugs", [org(i)["slug"]])}
         ),
-        f"org: name_fuzzy '{term}'": lambda c, i: post(
+        "org: name_fuzzy (4 chars)": lambda c, i: post(
             c, "/v1/b2b/organizations/search", {"limit": 100, "query": q("organization_name_fuzzy", term)}
         ),
         "org: 5 pages by cursor": walk,
