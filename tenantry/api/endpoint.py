@@ -70,12 +70,13 @@ def _field_errors(exc: ValidationError) -> str:
 async def parse_body(request: Request, model: type[M]) -> M:
     raw = await request.body()
     if not raw.strip():
-        payload: Any = {}
-    else:
-        try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise errors.BadRequest("The request body is not valid JSON.") from None
+        # Every route with a body model declares its body required (the SDKs always send at
+        # least {}); DELETE routes have no model, so the empty bodies SDKs send there pass.
+        raise errors.BadRequest("A JSON object request body is required.")
+    try:
+        payload: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadRequest("The request body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise errors.BadRequest("The request body must be a JSON object.")
     # JSON null means "not given" (arazzo-runner sends omitted inputs as null).
