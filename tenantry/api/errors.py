@@ -47,11 +47,14 @@ async def on_tenantry_error(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
+    # The first route that matched the path (method aside) is the one Starlette refused; other
+    # routes with the same template serve other methods. A different template that happens to
+    # match too (/organizations/{id} for /organizations/search) is another resource.
+    routes = [r for r in request.app.routes if isinstance(r, Route) and r.methods]
+    matched = next((r for r in routes if r.matches(request.scope)[0] != Match.NONE), None)
+    if matched is None:
+        return []
+    return sorted(set().union(*(r.methods or set() for r in routes if r.path == matched.path)))
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
