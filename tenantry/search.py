@@ -38,9 +38,9 @@ def parse_query(raw: dict[str, Any] | None, *, error_prefix: str) -> Query:
     operator = raw.get("operator")
     if not isinstance(operator, str) or operator.upper() not in ("AND", "OR"):
         raise errors.InvalidArgument("query.operator must be AND or OR.")
-    operands_raw = raw.get("operands") or []
+    operands_raw = raw.get("operands")
     if not isinstance(operands_raw, list):
-        raise errors.InvalidArgument("query.operands must be an array.")
+        raise errors.InvalidArgument("query.operands is required and must be an array.")
     operands = []
     for item in operands_raw:
         if not isinstance(item, dict):
