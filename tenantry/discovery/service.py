@@ -21,12 +21,11 @@ from tenantry.discovery.models import (
 )
 from tenantry.email import outbox
 from tenantry.email.render import render
-from tenantry.ids import new_id
 from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import store as members
 from tenantry.members.emails import normalise_email
-from tenantry.members.models import ACTIVE, DELETED, Member, email_domain
+from tenantry.members.models import ACTIVE, DELETED, Member, email_domain, new_member
 from tenantry.organizations import service as organizations_service
 from tenantry.organizations import store as organizations
 from tenantry.organizations import validation
@@ -216,22 +215,14 @@ def create_organization(
     sessions.custom_claims(session_custom_claims)
     org = _new_organization(conn, clock, project=project, creator_email=ist.email_address, fields=fields)
     now = clock.now()
-    member = Member(
-        member_id=new_id("member", project.project_id),
+    member = new_member(
         project_id=project.project_id,
         organization_id=org.organization_id,
         email_address=ist.email_address,
-        email_id=new_id("member-email", project.project_id),
-        email_verified=True,
         status=ACTIVE,
-        name="",
+        email_verified=True,
+        now=now,
         roles=[STYTCH_ADMIN],
-        trusted_metadata={},
-        untrusted_metadata={},
-        is_breakglass=False,
-        external_id=None,
-        created_at=now,
-        updated_at=now,
     )
     try:
         organizations.insert(conn, org)
@@ -327,22 +318,13 @@ def _join_by_domain(
             "This member was deleted from the organization; an admin must reactivate them."
         )
     now = clock.now()
-    member = Member(
-        member_id=new_id("member", project.project_id),
+    member = new_member(
         project_id=project.project_id,
         organization_id=org.organization_id,
         email_address=email,
-        email_id=new_id("member-email", project.project_id),
-        email_verified=True,
         status=ACTIVE,
-        name="",
-        roles=[],
-        trusted_metadata={},
-        untrusted_metadata={},
-        is_breakglass=False,
-        external_id=None,
-        created_at=now,
-        updated_at=now,
+        email_verified=True,
+        now=now,
     )
     try:
         with conn.begin_nested():

@@ -17,12 +17,11 @@ from tenantry.clock import Clock, rfc3339
 from tenantry.discovery.models import AuthOutcome
 from tenantry.email import outbox
 from tenantry.email.render import render
-from tenantry.ids import new_id
 from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import store as members
 from tenantry.members.emails import normalise_email
-from tenantry.members.models import ACTIVE, DELETED, INVITED, PENDING, Member, email_domain
+from tenantry.members.models import ACTIVE, DELETED, INVITED, PENDING, Member, email_domain, new_member
 from tenantry.organizations import store as organizations
 from tenantry.organizations.models import Organization
 from tenantry.organizations.validation import validate_metadata
@@ -116,22 +115,17 @@ def invite(
     if existing is not None and existing.status == ACTIVE:
         raise _already_active()
     if existing is None:
-        member = Member(
-            member_id=new_id("member", project.project_id),
+        member = new_member(
             project_id=project.project_id,
             organization_id=org.organization_id,
             email_address=email,
-            email_id=new_id("member-email", project.project_id),
-            email_verified=False,
             status=INVITED,
-            name=name or "",
+            email_verified=False,
+            now=now,
             roles=granted,
+            name=name or "",
             trusted_metadata=trusted_metadata or {},
             untrusted_metadata=untrusted_metadata or {},
-            is_breakglass=False,
-            external_id=None,
-            created_at=now,
-            updated_at=now,
         )
         members.insert(conn, member)
     else:
@@ -229,22 +223,13 @@ def login_or_signup(
                 "This member was deleted from the organization; an admin must reactivate them."
             )
         now = clock.now()
-        member = Member(
-            member_id=new_id("member", project.project_id),
+        member = new_member(
             project_id=project.project_id,
             organization_id=org.organization_id,
             email_address=email,
-            email_id=new_id("member-email", project.project_id),
-            email_verified=False,
             status=PENDING,
-            name="",
-            roles=[],
-            trusted_metadata={},
-            untrusted_metadata={},
-            is_breakglass=False,
-            external_id=None,
-            created_at=now,
-            updated_at=now,
+            email_verified=False,
+            now=now,
         )
         members.insert(conn, member)
         created = True

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tenantry.ids import new_id
+
 ACTIVE = "active"
 INVITED = "invited"
 PENDING = "pending"
@@ -33,3 +35,38 @@ class Member:
 
 def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()
+
+
+def new_member(
+    *,
+    project_id: str,
+    organization_id: str,
+    email_address: str,
+    status: str,
+    email_verified: bool,
+    now: datetime,
+    roles: list[str] | None = None,
+    name: str = "",
+    trusted_metadata: dict[str, Any] | None = None,
+    untrusted_metadata: dict[str, Any] | None = None,
+    is_breakglass: bool = False,
+    external_id: str | None = None,
+) -> Member:
+    """A member not yet stored, with fresh Stytch-shaped member and email ids."""
+    return Member(
+        member_id=new_id("member", project_id),
+        project_id=project_id,
+        organization_id=organization_id,
+        email_address=email_address,
+        email_id=new_id("member-email", project_id),
+        email_verified=email_verified,
+        status=status,
+        name=name,
+        roles=list(roles or []),
+        trusted_metadata=dict(trusted_metadata or {}),
+        untrusted_metadata=dict(untrusted_metadata or {}),
+        is_breakglass=is_breakglass,
+        external_id=external_id,
+        created_at=now,
+        updated_at=now,
+    )

@@ -15,10 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from tenantry import errors
 from tenantry.clock import Clock
-from tenantry.ids import new_id
 from tenantry.members import store
 from tenantry.members.emails import normalise_email
-from tenantry.members.models import ACTIVE, DELETED, PENDING, Member
+from tenantry.members.models import ACTIVE, DELETED, PENDING, Member, new_member
 from tenantry.members.search import condition
 from tenantry.organizations import service as organizations_service
 from tenantry.organizations import store as organizations
@@ -106,22 +105,19 @@ def create(
     if external_id is not None:
         _external_id(conn, org, external_id, None)
     now = clock.now()
-    member = Member(
-        member_id=new_id("member", project_id),
+    member = new_member(
         project_id=project_id,
         organization_id=org.organization_id,
         email_address=email,
-        email_id=new_id("member-email", project_id),
-        email_verified=False,
         status=PENDING if fields.get("create_member_as_pending") else ACTIVE,
-        name=_name(fields.get("name") or ""),
+        email_verified=False,
+        now=now,
         roles=roles,
+        name=_name(fields.get("name") or ""),
         trusted_metadata=validation.validate_metadata(fields.get("trusted_metadata") or {}, "trusted_metadata"),
         untrusted_metadata=validation.validate_metadata(fields.get("untrusted_metadata") or {}, "untrusted_metadata"),
         is_breakglass=bool(fields.get("is_breakglass", False)),
         external_id=external_id,
-        created_at=now,
-        updated_at=now,
     )
     try:
         with conn.begin_nested():
