@@ -25,6 +25,7 @@ from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import store as members
 from tenantry.members.emails import normalise_email
+from tenantry.members.jit import refuse_unless_jit_allowed
 from tenantry.members.models import ACTIVE, DELETED, Member, email_domain, new_member
 from tenantry.organizations import service as organizations_service
 from tenantry.organizations import store as organizations
@@ -308,34 +309,21 @@ def exchange_intermediate_session(
 def _join_by_domain(
     conn: Connection, clock: Clock, *, project: Project, org: Organization, email: str, deleted: Member | None
 ) -> Member:
-    if org.setting("email_jit_provisioning") != "RESTRICTED":
-        raise errors.EmailJitProvisioningNotAllowed()
-    if not _admits_by_domain(conn, org, email_domain(email)):
-        raise errors.InvalidEmailForJitProvisioning()
-    if deleted is not None:
-        # A deleted member comes back only through reactivation, as on Stytch.
-        raise errors.EmailJitProvisioningNotAllowed(
-            "This member was deleted from the organization; an admin must reactivate them."
-        )
-    now = clock.now()
+    refuse_unless_jit_allowed(
+        org,
+        domain_admitted=_admits_by_domain(conn, org, email_domain(email)),
+        previously_deleted=deleted is not None,
+    )
     member = new_member(
         project_id=project.project_id,
         organization_id=org.organization_id,
         email_address=email,
         status=ACTIVE,
         email_verified=True,
-        now=now,
+        now=clock.now(),
     )
-    try:
-        with conn.begin_nested():
-            members.insert(conn, member)
-    except IntegrityError:
-        # The same person joined through another IST a moment ago: use that membership.
-        existing = members.get_by_email(conn, project.project_id, org.organization_id, email)
-        if existing is None:
-            raise
-        return existing
-    return member
+    # The same person may be joining through another IST at this moment: one membership wins.
+    return members.insert_or_existing(conn, member)[0]
 
 
 def _enter(

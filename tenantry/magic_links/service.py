@@ -21,6 +21,7 @@ from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import store as members
 from tenantry.members.emails import normalise_email
+from tenantry.members.jit import refuse_unless_jit_allowed
 from tenantry.members.models import ACTIVE, DELETED, INVITED, PENDING, Member, email_domain, new_member
 from tenantry.organizations import store as organizations
 from tenantry.organizations.models import Organization
@@ -214,25 +215,22 @@ def login_or_signup(
     member = members.get_by_email(conn, project.project_id, org.organization_id, email)
     created = False
     if member is None or member.status == DELETED:
-        if org.setting("email_jit_provisioning") != "RESTRICTED":
-            raise errors.EmailJitProvisioningNotAllowed()
-        if email_domain(email) not in org.allowed_domains:
-            raise errors.InvalidEmailForJitProvisioning()
-        if member is not None:
-            raise errors.EmailJitProvisioningNotAllowed(
-                "This member was deleted from the organization; an admin must reactivate them."
-            )
-        now = clock.now()
-        member = new_member(
-            project_id=project.project_id,
-            organization_id=org.organization_id,
-            email_address=email,
-            status=PENDING,
-            email_verified=False,
-            now=now,
+        refuse_unless_jit_allowed(
+            org,
+            domain_admitted=email_domain(email) in org.allowed_domains,
+            previously_deleted=member is not None,
         )
-        members.insert(conn, member)
-        created = True
+        member, created = members.insert_or_existing(
+            conn,
+            new_member(
+                project_id=project.project_id,
+                organization_id=org.organization_id,
+                email_address=email,
+                status=PENDING,
+                email_verified=False,
+                now=clock.now(),
+            ),
+        )
     is_login = member.status == ACTIVE
     purpose, target, minutes = (
         ("login", login_url, login_minutes) if is_login else ("signup", signup_url, signup_minutes)

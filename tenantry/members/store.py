@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from tenantry.clock import as_utc
 from tenantry.db.schema import members
@@ -156,3 +157,17 @@ def search_page(conn: Connection, where: Any, *, after: str | None, limit: int) 
 
 def count(conn: Connection, where: Any) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(members).where(where)).scalar() or 0)
+
+
+def insert_or_existing(conn: Connection, member: Member) -> tuple[Member, bool]:
+    """Insert ``member``, or return the member with the same email that a concurrent request
+    inserted a moment ago (the unique constraint decides). The bool says whether we inserted."""
+    try:
+        with conn.begin_nested():
+            insert(conn, member)
+    except IntegrityError:
+        existing = get_by_email(conn, member.project_id, member.organization_id, member.email_address)
+        if existing is None:
+            raise
+        return existing, False
+    return member, True
