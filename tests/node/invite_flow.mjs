@@ -3,41 +3,16 @@
 // staff addresses gets an invitation. Each invitee then accepts from the link in their mailbox
 // and must end active, with the role they were invited with.
 //
-// Env: TENANTRY_URL, PROJECT_ID, SECRET.   Exit 0 = every assertion held.
+// Env: see harness.mjs.   Exit 0 = every assertion held.
 
 import assert from "node:assert/strict";
-import stytch from "stytch";
+import { client, startFlow, waitForDiscoveryToken, waitForLinkToken, waitForMail } from "./harness.mjs";
 
-const baseUrl = process.env.TENANTRY_URL.replace(/\/+$/, "");
-const watchdog = setTimeout(() => {
-  console.error("FAIL: invite flow did not finish within 60 s");
-  process.exit(3);
-}, 60_000);
-watchdog.unref();
-
-const client = new stytch.B2BClient({
-  project_id: process.env.PROJECT_ID,
-  secret: process.env.SECRET,
-  env: baseUrl,
-  timeout: 10_000,
-});
-
-async function tokens(to, count = 1) {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const resp = await fetch(`${baseUrl}/dev/mailbox/api/messages?to=${encodeURIComponent(to)}`);
-    const messages = await resp.json();
-    if (messages.length >= count) {
-      return messages.map((m) => new URL(m.links[0]).searchParams.get("token"));
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no mail for ${to}`);
-}
+startFlow("invite flow");
 
 // Steps 1-3: the clinic contact signs up and creates the clinic.
 await client.magicLinks.email.discovery.send({ email_address: "contact@clinic.com" });
-const [discoveryToken] = await tokens("contact@clinic.com");
+const discoveryToken = await waitForDiscoveryToken("contact@clinic.com");
 const discovery = await client.magicLinks.discovery.authenticate({ discovery_magic_links_token: discoveryToken });
 const created = await client.discovery.organizations.create({
   intermediate_session_token: discovery.intermediate_session_token,
@@ -78,7 +53,7 @@ for (const [email, roles] of [
   ["admin@clinic.com", ["stytch_member"]],
   ["lead@clinic.com", ["stytch_member", "stytch_admin"]],
 ]) {
-  const [token] = await tokens(email);
+  const token = await waitForLinkToken(email, 1, "multi_tenant_magic_links");
   const accepted = await client.magicLinks.authenticate({ magic_links_token: token });
   assert.equal(accepted.member_authenticated, true);
   assert.equal(accepted.member.status, "active");
@@ -99,9 +74,9 @@ await assert.rejects(
 );
 
 async function loginAs(email) {
-  const before = (await tokens(email)).length;
+  const before = (await waitForMail(email)).length;
   await client.magicLinks.email.loginOrSignup({ organization_id: organizationId, email_address: email });
-  const [token] = await tokens(email, before + 1);
+  const token = await waitForLinkToken(email, before + 1, "multi_tenant_magic_links");
   return client.magicLinks.authenticate({ magic_links_token: token });
 }
 
