@@ -115,10 +115,12 @@ def discover(
     memberships_only: bool = False,
 ) -> list[DiscoveredOrganization]:
     """Organizations this email belongs to, is invited to, or (with an IST) may join by domain."""
-    mine = [m for m in members.memberships_of_email(conn, project_id, email) if m.status != DELETED]
+    memberships = members.memberships_of_email(conn, project_id, email)
+    mine = [m for m in memberships if m.status != DELETED]
     domain = email_domain(email)
     candidate_ids = [] if memberships_only else organizations.organizations_admitting_domain(conn, project_id, domain)
-    known = {m.organization_id for m in members.memberships_of_email(conn, project_id, email)}
+    # Deleted memberships count too: a deleted member is not "eligible" again by domain.
+    known = {m.organization_id for m in memberships}
     orgs = organizations.get_many(conn, project_id, [m.organization_id for m in mine] + candidate_ids)
     found: list[DiscoveredOrganization] = []
     for member in mine:
