@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     dev_mailbox_dir: Path = Path(".tenantry/mailbox")
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+    # Master key sealing TOTP secrets and recovery codes (tenantry.mfa.vault), at least 32
+    # characters; unset: the random key migration 0008 stored in the database.
+    mfa_key: SecretStr | None = Field(default=None, min_length=32)
 
     @property
     def dev_mailbox_enabled(self) -> bool:

@@ -367,3 +367,109 @@ class CannotUpdateTrustedMetadata(Unauthorized):
         "Stytch SDKs cannot update trusted metadata with user-provided values; trusted_metadata "
         "cannot be written when acting as a member (X-Stytch-Member-Session headers)."
     )
+
+# -- MFA: policy, TOTP, recovery codes (error_types from Stytch's catalogue) --------------------
+
+
+class ActionAvailableOnlyForActiveMembers(BadRequest):
+    error_type = "action_available_only_for_active_members"
+    error_message = "You may not attach an MFA factor to a member that is not active."
+
+
+class ActionAvailableOnlyOncePrimaryAuthenticationIsMet(BadRequest):
+    error_type = "action_available_only_once_primary_authentication_is_met"
+    error_message = (
+        "You must complete the primary authentication requirements for an organization before "
+        "completing an MFA flow."
+    )
+
+
+class InvalidIntermediateSessionTokenForOrganization(BadRequest):
+    error_type = "invalid_intermediate_session_token_for_organization"
+    error_message = "The intermediate session token belongs to another organization or member."
+
+
+class OperationRestrictedByOrganizationMfaMethods(Forbidden):
+    error_type = "operation_restricted_by_organization_mfa_methods"
+    error_message = "This organization does not allow this MFA method."
+
+
+class InsufficientFactors(Unauthorized):
+    error_type = "insufficient_factors"
+    error_message = (
+        "The member already has an active MFA factor: pass an intermediate session token, session "
+        "token or session JWT that carries it."
+    )
+
+
+class AllowedMfaMethodsRequiredForRestricted(BadRequest):
+    error_type = "allowed_mfa_methods_required_for_restricted"
+    error_message = "allowed_mfa_methods must name at least one method when mfa_methods is RESTRICTED."
+
+
+class InvalidOrganizationMfaPolicy(BadRequest):
+    error_type = "invalid_organization_mfa_policy"
+    error_message = "mfa_policy must be one of OPTIONAL, REQUIRED_FOR_ALL."
+
+
+class InvalidOrganizationAllowedMfaMethods(BadRequest):
+    error_type = "invalid_organization_allowed_mfa_methods"
+    error_message = "allowed_mfa_methods may only contain sms_otp, totp."
+
+
+class InvalidMfaDefaultMethod(BadRequest):
+    error_type = "invalid_mfa_default_method"
+    error_message = "default_mfa_method must be one of sms_otp, totp."
+
+
+class DefaultMfaMemberMissingFactor(BadRequest):
+    error_type = "default_mfa_member_missing_factor"
+    error_message = "The member has no active factor of the requested default MFA method."
+
+
+class ActiveTotpExists(BadRequest):
+    error_type = "active_totp_exists"
+    error_message = (
+        "Cannot create a new TOTP for the specified member since the member already has an active "
+        "TOTP. Members may only have one active TOTP at a time."
+    )
+
+
+class InvalidTotpCode(BadRequest):
+    error_type = "invalid_totp_code"
+    error_message = "The TOTP code must be 6 digits."
+
+
+class TotpNotFound(NotFound):
+    error_type = "totp_not_found"
+    error_message = "The member has no TOTP registration, or it expired before it was verified."
+
+
+class UnableToAuthenticateTotp(Unauthorized):
+    error_type = "unable_to_authenticate_totp"
+    error_message = "The TOTP code could not be authenticated."
+
+
+class TotpCodeAlreadyAuthenticated(Unauthorized):
+    error_type = "totp_code_already_authenticated"
+    error_message = "This TOTP code has already been used; wait for the next code."
+
+
+class InvalidRecoveryCode(BadRequest):
+    error_type = "invalid_recovery_code"
+    error_message = "The recovery code is not in the xxxx-xxxx-xxxx format."
+
+
+class RecoveryCodesNotFound(NotFound):
+    error_type = "recovery_codes_not_found"
+    error_message = "The member has no recovery codes."
+
+
+class NoActiveRecoveryCodeBackedFactor(BadRequest):
+    error_type = "no_active_recovery_code_backed_factor"
+    error_message = "Recovery codes stand in for an active TOTP registration, and the member has none."
+
+
+class UnableToAuthenticateRecoveryCode(Unauthorized):
+    error_type = "unable_to_authenticate_recovery_code"
+    error_message = "The recovery code could not be authenticated: it is wrong or was already used."

@@ -131,7 +131,7 @@ def discover(
                 membership_type=MEMBERSHIP_OF_STATUS[member.status],
                 member=member,
                 details=None,
-                requirements=requirements.evaluate(org, factors),
+                requirements=requirements.evaluate(org, factors, member),
             )
         )
     for org_id in candidate_ids:

@@ -31,6 +31,13 @@ class Member:
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+    # MFA: mfa_phone_number is E.164 or ""; totp_registration_id names the active (verified)
+    # TOTP registration or is ""; default_mfa_method is "sms_otp", "totp" or "".
+    mfa_enrolled: bool = False
+    mfa_phone_number: str = ""
+    mfa_phone_number_verified: bool = False
+    default_mfa_method: str = ""
+    totp_registration_id: str = ""
 
 
 def email_domain(email: str) -> str:
@@ -51,6 +58,7 @@ def new_member(
     untrusted_metadata: dict[str, Any] | None = None,
     is_breakglass: bool = False,
     external_id: str | None = None,
+    mfa_enrolled: bool = False,
 ) -> Member:
     """A member not yet stored, with fresh Stytch-shaped member and email ids."""
     return Member(
@@ -69,4 +77,5 @@ def new_member(
         external_id=external_id,
         created_at=now,
         updated_at=now,
+        mfa_enrolled=mfa_enrolled,
     )

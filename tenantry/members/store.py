@@ -31,6 +31,11 @@ def _from_row(row: Row[Any]) -> Member:
         external_id=row.external_id,
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        mfa_enrolled=bool(row.mfa_enrolled),
+        mfa_phone_number=row.mfa_phone_number or "",
+        mfa_phone_number_verified=bool(row.mfa_phone_number_verified),
+        default_mfa_method=row.default_mfa_method or "",
+        totp_registration_id=row.totp_registration_id or "",
     )
 
 
@@ -53,6 +58,11 @@ def insert(conn: Connection, member: Member) -> None:
             external_id=member.external_id,
             created_at=member.created_at,
             updated_at=member.updated_at,
+            mfa_enrolled=member.mfa_enrolled,
+            mfa_phone_number=member.mfa_phone_number,
+            mfa_phone_number_verified=member.mfa_phone_number_verified,
+            default_mfa_method=member.default_mfa_method,
+            totp_registration_id=member.totp_registration_id,
         )
     )
 

@@ -30,7 +30,7 @@ def enter_organization(
     """``spent_ist`` is an IST the caller already consumed in this transaction: when the
     requirements are not met it is released and handed back (Stytch returns the same IST);
     otherwise a fresh IST bound to the organization carries the factors forward."""
-    needs = requirements.evaluate(organization, factors)
+    needs = requirements.evaluate(organization, factors, member)
     if not needs.satisfied:
         if spent_ist is not None:
             ist, token = spent_ist

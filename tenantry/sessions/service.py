@@ -301,6 +301,16 @@ def refresh_session(
     return updated, _jwt_for(conn, clock, updated, member, organization)
 
 
+def set_factors(conn: Connection, session: MemberSession, factors: list[dict[str, Any]]) -> MemberSession:
+    """Step-up: the session now carries ``factors`` (the caller adds the new one)."""
+    conn.execute(
+        member_sessions.update()
+        .where(member_sessions.c.member_session_id == session.member_session_id)
+        .values(authentication_factors=factors)
+    )
+    return replace(session, authentication_factors=factors)
+
+
 def revoke_session(conn: Connection, clock: Clock, member_session_id: str) -> None:
     conn.execute(
         member_sessions.update()
