@@ -76,6 +76,11 @@ class InvalidEmail(BadRequest):
     error_message = "Email format is invalid."
 
 
+class InvalidCode(BadRequest):
+    error_type = "invalid_code"
+    error_message = "Code format is invalid: a passcode is six digits."
+
+
 class InvalidDiscoveryRedirectUrl(BadRequest):
     error_type = "invalid_discovery_redirect_url"
     error_message = "The discovery_redirect_url is not a valid absolute http(s) URL."
@@ -261,6 +266,14 @@ class UnableToAuthMagicLink(Unauthorized):
     )
 
 
+class UnableToAuthOtpCode(Unauthorized):
+    error_type = "unable_to_auth_otp_code"
+    error_message = (
+        "The passcode could not be authenticated because it was either already used or expired. "
+        "Send another passcode to this user."
+    )
+
+
 # -- 403 ---------------------------------------------------------------------------------------
 
 
@@ -280,6 +293,11 @@ class SessionAuthorizationTenancyError(Forbidden):
 class MagicLinkNotFound(NotFound):
     error_type = "magic_link_not_found"
     error_message = "The magic link could not be authenticated, try sending another magic link to the user."
+
+
+class OtpCodeNotFound(NotFound):
+    error_type = "otp_code_not_found"
+    error_message = "The passcode provided was incorrect and could not be authenticated."
 
 
 class IntermediateSessionNotFound(NotFound):

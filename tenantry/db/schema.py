@@ -270,3 +270,40 @@ outbox = sa.Table(
     sa.Column("sent_at", Timestamp, nullable=True),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
+
+# Email OTPs (migration 0005): one row per (project, email, scope), scope being "discovery" or an
+# organization id, so a new send replaces the previous code (only the latest one is valid). The
+# code is kept only as an HMAC; ``attempts`` is counted before any comparison.
+email_otps = sa.Table(
+    "email_otps",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("email_address", sa.String(320), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    # Fresh per issued code and mixed into its HMAC: equal codes never have equal digests.
+    sa.Column("challenge_id", sa.String(32), nullable=False),
+    sa.Column("code_digest", sa.String(64), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),  # discovery | login | signup
+    sa.Column("member_id", sa.String(80), nullable=True),
+    # The magic link mailed together with this code: using either one retires the other.
+    sa.Column("link_digest", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("consumed_at", Timestamp, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "email_address", "scope"),
+    sa.Index("ix_email_otps_link_digest", "link_digest"),
+)
+
+# Per-project email OTP settings (migration 0005): the HMAC key of its codes, created on first
+# use and shared by every worker through the database, and whether magic-link mails carry a code.
+project_otp_settings = sa.Table(
+    "project_otp_settings",
+    metadata,
+    sa.Column(
+        "project_id", sa.String(64), sa.ForeignKey("projects.project_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("hmac_key", sa.String(64), nullable=False),
+    sa.Column("code_in_magic_link_email", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+)

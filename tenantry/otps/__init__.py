@@ -1,0 +1,1 @@
+"""Email one-time passcodes: six-digit codes mailed for discovery and organization login."""
