@@ -98,9 +98,17 @@ def authenticate_discovery_link(
         purposes=("discovery",),
         pkce_code_verifier=pkce_code_verifier,
     )
-    factor = sessions.email_factor("magic_link", spent.email_address, rfc3339(clock.now()) or "")
+    return start_discovery(conn, clock, project=project, email=spent.email_address, factor_type="magic_link")
+
+
+def start_discovery(
+    conn: Connection, clock: Clock, *, project: Project, email: str, factor_type: str
+) -> tuple[str, IntermediateSession, list[DiscoveredOrganization]]:
+    """An email just proven by ``factor_type`` (``magic_link`` or ``email_otp``): an IST carrying
+    that factor, and the organizations the email may enter."""
+    factor = sessions.email_factor(factor_type, email, rfc3339(clock.now()) or "")
     ist_token, ist = sessions.create_intermediate_session(
-        conn, clock, project_id=project.project_id, email=spent.email_address, factors=[factor]
+        conn, clock, project_id=project.project_id, email=email, factors=[factor]
     )
     found = discover(conn, project_id=project.project_id, email=ist.email_address, factors=ist.authentication_factors)
     return ist_token, ist, found

@@ -7,22 +7,22 @@ login_or_signup ---> member pending --+--> authenticate link --> member active +
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from tenantry import errors
-from tenantry.clock import Clock, rfc3339
+from tenantry.clock import Clock
 from tenantry.discovery.models import AuthOutcome
 from tenantry.email import outbox
 from tenantry.email.render import render
 from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
+from tenantry.members import email_login
 from tenantry.members import store as members
+from tenantry.members.email_login import LoginOrSignupResult
 from tenantry.members.emails import normalise_email
-from tenantry.members.jit import refuse_unless_jit_allowed
-from tenantry.members.models import ACTIVE, DELETED, INVITED, PENDING, Member, email_domain, new_member
+from tenantry.members.models import ACTIVE, DELETED, INVITED, Member, email_domain, new_member
 from tenantry.organizations import store as organizations
 from tenantry.organizations.models import Organization
 from tenantry.organizations.validation import validate_metadata
@@ -30,7 +30,6 @@ from tenantry.projects.service import Project
 from tenantry.rbac.acting_member import ActingMember, authorize
 from tenantry.rbac.policy import validate_roles
 from tenantry.sessions import service as sessions
-from tenantry.sessions.entry import enter_organization
 
 INVITE_DEFAULT_MINUTES = 10080
 LOGIN_DEFAULT_MINUTES = 60
@@ -38,13 +37,6 @@ MIN_MINUTES = 5
 MAX_MINUTES = 10080
 LOCALES = ("en", "es", "pt-br", "fr")
 TOKEN_TYPE = "multi_tenant_magic_links"
-
-
-@dataclass(frozen=True)
-class LoginOrSignupResult:
-    member: Member
-    organization: Organization
-    member_created: bool
 
 
 def _minutes(value: int | None, default: int, field: str) -> int:
@@ -210,30 +202,10 @@ def login_or_signup(
     signup_minutes = _minutes(signup_expiration_minutes, LOGIN_DEFAULT_MINUTES, "signup_expiration_minutes")
     _locale(locale)
     challenge = pkce.validate_challenge(pkce_code_challenge) if pkce_code_challenge else None
-    if org.setting("auth_methods") == "RESTRICTED" and "magic_link" not in org.setting("allowed_auth_methods"):
-        raise errors.OperationRestrictedByAuthMethods()
-    member = members.get_by_email(conn, project.project_id, org.organization_id, email)
-    created = False
-    if member is None or member.status == DELETED:
-        refuse_unless_jit_allowed(
-            org,
-            domain_admitted=email_domain(email) in org.allowed_domains,
-            previously_deleted=member is not None,
-        )
-        member, created = members.insert_or_existing(
-            conn,
-            new_member(
-                project_id=project.project_id,
-                organization_id=org.organization_id,
-                email_address=email,
-                status=PENDING,
-                email_verified=False,
-                now=clock.now(),
-            ),
-        )
-    is_login = member.status == ACTIVE
+    admitted = email_login.admit(conn, clock, project=project, org=org, email=email, method="magic_link")
+    member = admitted.member
     purpose, target, minutes = (
-        ("login", login_url, login_minutes) if is_login else ("signup", signup_url, signup_minutes)
+        ("login", login_url, login_minutes) if admitted.is_login else ("signup", signup_url, signup_minutes)
     )
     token = links.issue(
         conn,
@@ -262,7 +234,7 @@ def login_or_signup(
         html=mail.html,
         message_domain=mail_domain,
     )
-    return LoginOrSignupResult(member, org, created)
+    return admitted
 
 
 def authenticate(
@@ -293,37 +265,16 @@ def authenticate(
     # Deleting an invited member revokes the invitation: its link no longer authenticates.
     if member is None or org is None or member.status == DELETED or member.email_address != spent.email_address:
         raise errors.UnableToAuthMagicLink()
-    now = clock.now()
-    if member.status != ACTIVE or not member.email_verified:
-        members.activate(conn, member.member_id, now)
-        member = members.get(conn, project.project_id, member.member_id) or member
-    factors = [sessions.email_factor("magic_link", member.email_address, rfc3339(now) or "", member.email_id)]
-    spent_ist = None
-    if intermediate_session_token:
-        ist = sessions.live_intermediate_session(
-            conn, clock, project_id=project.project_id, token=intermediate_session_token
-        )
-        if ist.email_address != member.email_address:
-            raise errors.IntermediateSessionNotFound()
-        sessions.consume_intermediate_session(conn, clock, ist)
-        factors = [f for f in ist.authentication_factors if f["type"] != "magic_link"] + factors
-        spent_ist = (ist, intermediate_session_token)
-    elif session_token or session_jwt:
-        existing = sessions.find_live_session(
-            conn, clock, project_id=project.project_id, session_token=session_token, session_jwt_value=session_jwt
-        )
-        # A session of the same member is replaced by one carrying both factors; another
-        # member's session is ignored, as Stytch does.
-        if existing.member_id == member.member_id:
-            factors = [f for f in existing.authentication_factors if f["type"] != "magic_link"] + factors
-            sessions.revoke_session(conn, clock, existing.member_session_id)
-    return enter_organization(
+    return email_login.complete(
         conn,
         clock,
+        project=project,
         member=member,
         organization=org,
-        factors=factors,
+        factor_type="magic_link",
+        session_token=session_token,
+        session_jwt=session_jwt,
+        intermediate_session_token=intermediate_session_token,
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
-        spent_ist=spent_ist,
     )
