@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tenantry.ratelimit.client_ip import IPNetwork, parse_networks
+from tenantry.ratelimit.rules import Rule, parse_rule
+
+
+# "COUNT/WINDOW" such as "10/60s", "300/1m", "1000/1h", or "off".
+RateRule = Annotated[Rule | None, NoDecode, BeforeValidator(parse_rule)]
+# Comma-separated addresses or CIDR networks: "10.0.0.0/8, 127.0.0.1".
+Networks = Annotated[list[IPNetwork], NoDecode, BeforeValidator(parse_networks)]
 
 
 class Settings(BaseSettings):
@@ -26,6 +35,18 @@ class Settings(BaseSettings):
     # Master key sealing TOTP secrets and recovery codes (tenantry.mfa.vault), at least 32
     # characters; unset: the random key migration 0008 stored in the database.
     mfa_key: SecretStr | None = Field(default=None, min_length=32)
+    # Send endpoints' rate limits (tenantry.ratelimit), each a fixed window from the first request.
+    rate_limits_enabled: bool = True
+    rate_limit_email: RateRule = Rule(10, 60)
+    rate_limit_phone: RateRule = Rule(5, 60)
+    rate_limit_ip: RateRule = Rule(300, 60)
+    rate_limit_project: RateRule = Rule(1000, 60)
+    # HMAC key of the counters' keys; unset: a random key kept in the database.
+    rate_limit_key: SecretStr | None = None
+    # Counters in Redis instead of the database.
+    redis_url: str | None = None
+    # Peers whose X-Forwarded-For names the client; nobody's by default.
+    trusted_proxies: Networks = []
 
     @property
     def dev_mailbox_enabled(self) -> bool:

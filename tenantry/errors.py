@@ -57,6 +57,11 @@ class TooManyRequests(TenantryError):
     error_type = "too_many_requests"
     error_message = "Too many requests have been made."
 
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        # Seconds until a retry can succeed; sent as the Retry-After header.
+        self.retry_after = retry_after
+
 
 class ServiceUnavailable(TenantryError):
     status_code = 503

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
-from tenantry.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable, TenantryError
+from tenantry.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable, TenantryError, TooManyRequests
 from tenantry.ids import new_request_id
 
 log = logging.getLogger("tenantry.api")
@@ -28,6 +28,8 @@ def error_response(request: Request, error: TenantryError, extra_headers: dict[s
     headers = dict(extra_headers or {})
     if error.status_code == 503:
         headers["Retry-After"] = "1"
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(
         {
             "status_code": error.status_code,
