@@ -27,6 +27,7 @@ from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop
 from tenantry.errors import TenantryError
 from tenantry.ids import new_request_id
+from tenantry.ratelimit.limiter import build_rate_limiter
 from tenantry.runtime import Runtime
 from tenantry.web import dev_mailbox
 
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    runtime = Runtime(settings=settings, engine=engine, clock=clock)
+    rate_limiter = build_rate_limiter(settings, engine, clock)
+    runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter)
     backend = _backend(settings)
     delivery = DeliveryLoop(
         engine, clock, backend, sender=settings.mail_from, poll_seconds=settings.outbox_poll_seconds

@@ -88,6 +88,9 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="info",
+        # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client address;
+        # which proxies to believe is TENANTRY_TRUSTED_PROXIES' decision (tenantry.ratelimit).
+        proxy_headers=False,
         # uvicorn kills a worker that misses a 5 s health ping; on a loaded 2-core machine a
         # worker still importing can miss it, and the kill-restart loop never converges.
         timeout_worker_healthcheck=60,

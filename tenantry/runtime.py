@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from tenantry.clock import Clock
 from tenantry.config import Settings
+from tenantry.ratelimit.limiter import RateLimiter
 
 
 @dataclass
@@ -17,6 +18,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     clock: Clock
+    # Admits or refuses requests to the send endpoints (api(..., limit=...)).
+    rate_limiter: RateLimiter
     # Set by the app once the delivery loop runs: wakes it after a request queued mail.
     wake_mailer: Callable[[], None] = field(default=lambda: None)
 

@@ -21,9 +21,12 @@ from tenantry.api.errors import request_id_of, unexpected
 from tenantry.db.engine import read_transaction, write_transaction
 from tenantry.projects import service as projects
 from tenantry.projects.service import Project
+from tenantry.ratelimit.client_ip import client_address
+from tenantry.ratelimit.rules import SendLimit
 from tenantry.runtime import Runtime
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,51 @@ async def parse_body(request: Request, model: type[M]) -> M:
         raise errors.InvalidArgument(_field_errors(exc)) from None
 
 
-def api(handler: Handler, model: type[BaseModel] | None = None, *, write: bool = True) -> Callable[..., Any]:
+async def off_loop(request: Request, work: Callable[[], T]) -> T:
+    """Run blocking database work in the thread pool; unplanned failures become 500/503."""
+    try:
+        return await run_in_threadpool(work)
+    except errors.TenantryError:
+        raise
+    except Exception as exc:
+        raise unexpected(request, exc) from exc
+
+
+async def admit(request: Request, runtime: Runtime, limit: SendLimit, body: Any, project_id: str, secret: str) -> None:
+    """Count a send request against its rate limits, or refuse it with 429.
+
+    Runs after the body validated (a malformed request costs nothing) and after the project
+    authenticated (nobody can spend a project's quota without its secret), in its own committed
+    transaction before the handler's: SQLite's single writer would deadlock a nested one, and the
+    count must stand whatever the handler then does.
+    """
+    peer = request.client.host if request.client else None
+    client = client_address(peer, request.headers.getlist("x-forwarded-for"), runtime.settings.trusted_proxies)
+
+    def count() -> None:
+        with read_transaction(runtime.engine) as conn:
+            project = projects.authenticate(conn, project_id, secret)
+        runtime.rate_limiter.admit(project.project_id, limit, body, client)
+
+    await off_loop(request, count)
+
+
+def api(
+    handler: Handler,
+    model: type[BaseModel] | None = None,
+    *,
+    write: bool = True,
+    limit: SendLimit | None = None,
+) -> Callable[..., Any]:
+    """An endpoint around ``handler``. ``limit`` marks a send route: what it sends on and to
+    whom, so that ``admit`` rate-limits it per recipient, client address and project."""
+
     async def endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         project_id, secret = credentials(request)
         body = await parse_body(request, model) if model is not None else None
+        if limit is not None:
+            await admit(request, runtime, limit, body, project_id, secret)
 
         def run() -> dict[str, Any]:
             transaction = write_transaction if write else read_transaction
@@ -107,16 +150,13 @@ def api(handler: Handler, model: type[BaseModel] | None = None, *, write: bool =
                 )
                 return handler(call, body)
 
-        try:
-            result = await run_in_threadpool(run)
-        except errors.TenantryError:
-            raise
-        except Exception as exc:
-            raise unexpected(request, exc) from exc
+        result = await off_loop(request, run)
         if write:
             runtime.after_commit()
         return ok(request, result)
 
+    # Lets a test check that every send route declares its limit.
+    endpoint.send_limit = limit  # type: ignore[attr-defined]
     return endpoint
 
 

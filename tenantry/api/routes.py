@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from starlette.routing import Route
 
 from tenantry.api import discovery, magic_links, models, rbac, sessions
 from tenantry.api import members as members_api
 from tenantry.api import organizations as organizations_api
 from tenantry.api.endpoint import api
+from tenantry.ratelimit.rules import SendLimit
+
+# Every route that sends an email or SMS declares it, so it is rate-limited (tenantry.ratelimit).
+SENDS_EMAIL = SendLimit(channel="email", recipient=attrgetter("email_address"))
 
 ROUTES = [
     # -- organizations and members ---------------------------------------------------------
@@ -61,7 +67,7 @@ ROUTES = [
     ),
     Route(
         "/v1/b2b/magic_links/email/discovery/send",
-        api(discovery.send, models.DiscoverySend),
+        api(discovery.send, models.DiscoverySend, limit=SENDS_EMAIL),
         methods=["POST"],
     ),
     Route(
@@ -90,10 +96,14 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/v1/b2b/sessions/jwks/{project_id}", sessions.jwks, methods=["GET"]),
-    Route("/v1/b2b/magic_links/email/invite", api(magic_links.invite, magic_links.Invite), methods=["POST"]),
+    Route(
+        "/v1/b2b/magic_links/email/invite",
+        api(magic_links.invite, magic_links.Invite, limit=SENDS_EMAIL),
+        methods=["POST"],
+    ),
     Route(
         "/v1/b2b/magic_links/email/login_or_signup",
-        api(magic_links.login_or_signup, magic_links.LoginOrSignup),
+        api(magic_links.login_or_signup, magic_links.LoginOrSignup, limit=SENDS_EMAIL),
         methods=["POST"],
     ),
     Route(
