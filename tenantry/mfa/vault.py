@@ -34,6 +34,21 @@ FORMAT = "v1"
 NONCE_BYTES = 12
 
 
+# TENANTRY_MFA_KEY of this process, set once by ``create_app``: a login that leaves MFA
+# outstanding seals the pre-emptive SMS deep inside domain code that has no settings at hand.
+_process_key: str | None = None
+
+
+def configure_process_key(key: str | None) -> None:
+    global _process_key
+    _process_key = key
+
+
+def process_vault(conn: Connection) -> Vault:
+    """The vault under this process's configured key (see ``configure_process_key``)."""
+    return Vault.load(conn, _process_key)
+
+
 class VaultError(Exception):
     """A sealed value that cannot be opened: unknown key, tampered, or moved to another row."""
 

@@ -69,6 +69,7 @@ def build_organization(
     settings = _validated_settings({k: v for k, v in fields.items() if k in DEFAULT_SETTINGS})
     if "email_invites" not in settings and any(k in settings for k in AUTH_SETTING_FIELDS):
         settings["email_invites"] = "NOT_ALLOWED"
+    validation.validate_mfa_methods(settings)
     metadata = validation.validate_metadata(fields.get("trusted_metadata") or {}, "trusted_metadata")
     now = clock.now()
     return Organization(
@@ -212,6 +213,7 @@ def update(
         raise errors.InvalidArgument("sso_default_connection_id: no such SSO connection in this organization.")
     given_settings = {k: v for k, v in fields.items() if k in DEFAULT_SETTINGS}
     settings = {**org.settings, **_validated_settings(given_settings)}
+    validation.validate_mfa_methods(settings)
     if settings != org.settings:
         values["settings"] = settings
     if not values:

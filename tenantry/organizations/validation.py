@@ -85,16 +85,27 @@ def validate_metadata(value: dict[str, Any], field: str) -> dict[str, Any]:
 def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Check the auth settings that were given; returns them normalised."""
     out = dict(settings)
+    if out.get("mfa_policy", "OPTIONAL") not in ENUMS["mfa_policy"]:
+        raise errors.InvalidOrganizationMfaPolicy()
     for name, allowed in ENUMS.items():
         if name in out and out[name] not in allowed:
             raise errors.InvalidOrganizationSetting(f"{name} must be one of {', '.join(allowed)}.")
     if "email_allowed_domains" in out:
         out["email_allowed_domains"] = validate_domains(out["email_allowed_domains"])
-    for name, allowed in (("allowed_auth_methods", AUTH_METHODS), ("allowed_mfa_methods", MFA_METHODS)):
-        for method in out.get(name, []) or []:
-            if method not in allowed:
-                raise errors.InvalidOrganizationSetting(f"{name} may only contain {', '.join(allowed)}.")
+    for method in out.get("allowed_mfa_methods", []) or []:
+        if method not in MFA_METHODS:
+            raise errors.InvalidOrganizationAllowedMfaMethods()
+    for method in out.get("allowed_auth_methods", []) or []:
+        if method not in AUTH_METHODS:
+            raise errors.InvalidOrganizationSetting(f"allowed_auth_methods may only contain {', '.join(AUTH_METHODS)}.")
     return out
+
+
+def validate_mfa_methods(settings: dict[str, Any]) -> None:
+    """On the settings an organization ends up with: RESTRICTED must name a method, or no
+    member could ever complete MFA there."""
+    if settings.get("mfa_methods") == "RESTRICTED" and not settings.get("allowed_mfa_methods"):
+        raise errors.AllowedMfaMethodsRequiredForRestricted()
 
 
 def slug_from(text: str) -> str:
