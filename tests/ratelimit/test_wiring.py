@@ -1,0 +1,28 @@
+"""Every route that sends mail or SMS declares its rate limit."""
+
+from __future__ import annotations
+
+import re
+
+from tenantry.api.routes import ROUTES
+
+# A route sends when its last segment says so (…/send, …/login_or_signup, …/invite).
+SENDS = re.compile(r"/(send|login_or_signup|invite)$")
+
+KNOWN_SEND_ROUTES = {
+    "/v1/b2b/magic_links/email/discovery/send",
+    "/v1/b2b/magic_links/email/login_or_signup",
+    "/v1/b2b/magic_links/email/invite",
+}
+
+
+def test_every_send_route_is_rate_limited() -> None:
+    send_routes = {route.path: route for route in ROUTES if SENDS.search(route.path)}
+    assert KNOWN_SEND_ROUTES <= set(send_routes)
+    unlimited = [path for path, route in send_routes.items() if getattr(route.endpoint, "send_limit", None) is None]
+    assert unlimited == []
+
+
+def test_no_other_route_is_rate_limited() -> None:
+    limited = [route.path for route in ROUTES if getattr(route.endpoint, "send_limit", None) is not None]
+    assert all(SENDS.search(path) for path in limited), limited
