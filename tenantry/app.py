@@ -24,7 +24,7 @@ from tenantry.clock import Clock, SystemClock
 from tenantry.config import Settings
 from tenantry.db.engine import create_engine
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
-from tenantry.email.delivery import DeliveryLoop
+from tenantry.email.delivery import DeliveryLoop, delivery_policy
 from tenantry.errors import TenantryError
 from tenantry.ids import new_request_id
 from tenantry.ratelimit.limiter import build_rate_limiter
@@ -75,7 +75,7 @@ class RequestLog:
 
 def _backend(settings: Settings) -> MailBackend:
     if settings.smtp_url:
-        return SmtpBackend(settings.smtp_url)
+        return SmtpBackend(settings.smtp_url, timeout=settings.mail_lease_seconds / 2)
     if settings.mode == "production":
         # Mail nobody can read is mail lost: production refuses to start without a real relay.
         raise RuntimeError("TENANTRY_MODE=production needs TENANTRY_SMTP_URL (smtp:// or smtps://)")
@@ -89,16 +89,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     rate_limiter = build_rate_limiter(settings, engine, clock)
     runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter)
     backend = _backend(settings)
-    delivery = DeliveryLoop(
-        engine, clock, backend, sender=settings.mail_from, poll_seconds=settings.outbox_poll_seconds
-    )
+    delivery = DeliveryLoop(engine, clock, backend, delivery_policy(settings))
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     routes: list[Any] = [*ROUTES, Route("/healthz", healthz, methods=["GET"])]
     if settings.dev_mailbox_enabled and isinstance(backend, DevMailbox):
-        routes += dev_mailbox.routes(backend)
+        routes += dev_mailbox.routes(backend, engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

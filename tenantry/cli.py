@@ -14,14 +14,15 @@ from tenantry.clock import SystemClock
 from tenantry.config import Settings
 from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
-from tenantry.email import outbox
+from tenantry.email.cli import mail_app, projects_update
+from tenantry.email.delivery import delivery_policy
 from tenantry.projects import service as projects
 
 app = typer.Typer(help="Tenantry: a self-hosted server that speaks Stytch's B2B API.", no_args_is_help=True)
 projects_app = typer.Typer(help="Manage projects (tenants of this server).", no_args_is_help=True)
-mail_app = typer.Typer(help="Inspect outgoing mail.", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")
 app.add_typer(mail_app, name="mail")
+projects_app.command("update")(projects_update)
 
 DatabaseUrl = Annotated[
     str | None,
@@ -58,6 +59,11 @@ def serve(
     if settings.mode == "production" and not settings.smtp_url:
         typer.echo("TENANTRY_MODE=production needs TENANTRY_SMTP_URL: mail would otherwise be lost.", err=True)
         raise typer.Exit(2)
+    try:
+        delivery_policy(settings)  # a DKIM key that does not load stops start-up here, clearly
+    except (OSError, ValueError) as exc:
+        typer.echo(f"TENANTRY_DKIM_*: {exc}", err=True)
+        raise typer.Exit(2) from None
     engine = create_engine(settings.database_url)
     upgrade(engine)
     with write_transaction(engine) as conn:
@@ -136,15 +142,3 @@ def projects_list(database_url: DatabaseUrl = None) -> None:
         for project in projects.list_projects(conn):
             typer.echo(f"{project.project_id}\t{project.name}\t{' '.join(project.redirect_urls)}")
     engine.dispose()
-
-
-@mail_app.command("status")
-def mail_status(database_url: DatabaseUrl = None) -> None:
-    """Count outgoing mail by state (queued, sent, dead)."""
-    settings = _settings(database_url)
-    engine = create_engine(settings.database_url)
-    with write_transaction(engine) as conn:
-        counts = outbox.status_counts(conn)
-    engine.dispose()
-    for state in ("queued", "sent", "dead"):
-        typer.echo(f"{state}\t{counts.get(state, 0)}")

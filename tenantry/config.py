@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     mail_from: str = "Tenantry <no-reply@tenantry.localhost>"
     dev_mailbox_dir: Path = Path(".tenantry/mailbox")
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # Delivery attempts before a mail is dead (retries back off 2 s, 4 s … 15 min: ~1 h in all).
+    mail_max_attempts: int = Field(default=12, ge=1)
+    # How long a worker holds a mail while sending; a send is cut off at half of it.
+    mail_lease_seconds: float = Field(default=60.0, ge=2)
+    # DKIM signing (``tenantry mail dns`` makes the key); the domain defaults to the From domain.
+    dkim_private_key_file: Path | None = None
+    dkim_selector: str = "tenantry"
+    dkim_domain: str | None = None
     db_pool_size: int = Field(default=10, ge=1)
     # Master key sealing TOTP secrets and recovery codes (tenantry.mfa.vault), at least 32
     # characters; unset: the random key migration 0008 stored in the database.

@@ -333,6 +333,16 @@ class TenantryServer:
             self._log_file.close()
             self._log_file = None
 
+    def kill(self) -> None:
+        """SIGKILL the server's process group: a crash, no shutdown code runs."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -28,6 +28,9 @@ projects = sa.Table(
     # Exact-match allow-list; the first entry is the default for every link type.
     sa.Column("redirect_urls", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # The project's sender; NULL means TENANTRY_MAIL_FROM (name alone keeps that address).
+    sa.Column("mail_from_name", sa.String(200), nullable=True),
+    sa.Column("mail_from_address", sa.String(320), nullable=True),
 )
 
 signing_keys = sa.Table(
@@ -268,6 +271,10 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("sent_at", Timestamp, nullable=True),
+    # The project's sender when the mail was queued, so retries keep it; each NULL part is
+    # taken from TENANTRY_MAIL_FROM at delivery.
+    sa.Column("from_name", sa.String(200), nullable=True),
+    sa.Column("from_address", sa.String(320), nullable=True),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 

@@ -19,8 +19,7 @@ from tenantry.discovery.models import (
     AuthOutcome,
     DiscoveredOrganization,
 )
-from tenantry.email import outbox
-from tenantry.email.render import render
+from tenantry.email.compose import queue_templated
 from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import store as members
@@ -74,16 +73,16 @@ def send_discovery_link(
         expiration_minutes=minutes,
         pkce_code_challenge=challenge,
     )
-    mail = render("discovery", link=redirects.with_token(target, "discovery", token), expires_minutes=minutes)
-    outbox.queue(
+    queue_templated(
         conn,
         clock,
         project_id=project.project_id,
         to=email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
+        template="discovery",
         message_domain=mail_domain,
+        locale=locale,
+        link=redirects.with_token(target, "discovery", token),
+        expires_minutes=minutes,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
@@ -18,29 +18,17 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 from anyio import to_thread
 
-from tenantry.email.outbox import OutgoingMail
+from tenantry.email.message import Envelope
 
 
 class MailBackend(Protocol):
-    async def deliver(self, message: EmailMessage) -> None: ...
-
-
-def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = mail.to_address
-    message["Subject"] = mail.subject
-    message["Message-ID"] = mail.message_id
-    message["Date"] = format_datetime(mail.created_at.replace(tzinfo=mail.created_at.tzinfo or UTC))
-    message.set_content(mail.text_body)
-    message.add_alternative(mail.html_body, subtype="html")
-    return message
+    async def deliver(self, envelope: Envelope) -> None: ...
 
 
 class SmtpBackend:
     """``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://`` (implicit TLS)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float = 30) -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("smtp", "smtps"):
             raise ValueError("TENANTRY_SMTP_URL must start with smtp:// or smtps://")
@@ -49,17 +37,21 @@ class SmtpBackend:
         self.port = parsed.port or (465 if self.use_tls else 25)
         self.username = unquote(parsed.username) if parsed.username else None
         self.password = unquote(parsed.password) if parsed.password else None
+        self.timeout = timeout
 
-    async def deliver(self, message: EmailMessage) -> None:
+    async def deliver(self, envelope: Envelope) -> None:
+        # Raw bytes, not a Message object: re-serialising would break the DKIM signature.
         await aiosmtplib.send(
-            message,
+            envelope.data,
+            sender=envelope.mail_from,
+            recipients=[envelope.recipient],
             hostname=self.hostname,
             port=self.port,
             username=self.username,
             password=self.password,
             use_tls=self.use_tls,
             start_tls=None if not self.use_tls else False,
-            timeout=30,
+            timeout=self.timeout,
         )
 
 
@@ -72,13 +64,13 @@ class DevMailbox:
         for sub in ("tmp", "new", "cur"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
 
-    async def deliver(self, message: EmailMessage) -> None:
-        await to_thread.run_sync(self._write, message)
+    async def deliver(self, envelope: Envelope) -> None:
+        await to_thread.run_sync(self._write, envelope)
 
-    def _write(self, message: EmailMessage) -> None:
-        name = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:32]
+    def _write(self, envelope: Envelope) -> None:
+        name = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:32]
         tmp = self.directory / "tmp" / name
-        tmp.write_bytes(message.as_bytes())
+        tmp.write_bytes(envelope.data)
         os.replace(tmp, self.directory / "new" / name)
 
     def messages(self, to: str | None = None) -> list[DevMessage]:

@@ -1,28 +1,56 @@
-"""The delivery loop: every worker runs one; leases in the outbox keep them from colliding."""
+"""The delivery loop: every worker runs one; leases in the outbox keep them from colliding.
+
+queued --claim (lease)--> sending --accepted--> sent (bodies erased)
+   ^                         |
+   +---- failed: retry ------+---- failed max_attempts times --> dead (kept for the operator)
+
+A worker killed while sending leaves the lease to lapse; the mail is then claimed again and
+sent with the same Message-ID, so nothing queued is lost.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from anyio import to_thread
 from sqlalchemy.engine import Engine
 
 from tenantry.clock import Clock
+from tenantry.config import Settings
 from tenantry.db.engine import write_transaction
 from tenantry.email import outbox
-from tenantry.email.backends import MailBackend, build_message
+from tenantry.email.backends import MailBackend
+from tenantry.email.dkim_keys import DkimSigner
+from tenantry.email.message import envelope
 
 log = logging.getLogger("tenantry.email")
 
+# Messages per pass; the loop passes again at once while there is more.
+BATCH = 20
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    sender: str
+    poll_seconds: float = 1.0
+    max_attempts: int = outbox.MAX_ATTEMPTS
+    lease_seconds: float = outbox.LEASE_SECONDS
+    signer: DkimSigner | None = None
+
+    @property
+    def send_timeout(self) -> float:
+        # A send must end well inside its lease, or another worker could send the mail again.
+        return self.lease_seconds / 2
+
 
 class DeliveryLoop:
-    def __init__(self, engine: Engine, clock: Clock, backend: MailBackend, *, sender: str, poll_seconds: float) -> None:
+    def __init__(self, engine: Engine, clock: Clock, backend: MailBackend, policy: DeliveryPolicy) -> None:
         self.engine = engine
         self.clock = clock
         self.backend = backend
-        self.sender = sender
-        self.poll_seconds = poll_seconds
+        self.policy = policy
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -32,37 +60,66 @@ class DeliveryLoop:
     async def run_forever(self) -> None:
         while True:
             try:
-                await self.run_once()
+                while await self.run_once() == BATCH:
+                    pass
             except asyncio.CancelledError:
                 raise
             except Exception:  # the loop must survive a database outage
                 log.exception("outbox delivery pass failed")
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
             except TimeoutError:
                 pass
             self._wake.clear()
 
     async def run_once(self) -> int:
-        claimed = await to_thread.run_sync(self._claim)
-        for mail in claimed:
+        handled = 0
+        while handled < BATCH:
+            mail = await to_thread.run_sync(self._claim)
+            if mail is None:
+                break
+            handled += 1
             try:
-                await self.backend.deliver(build_message(mail, self.sender))
+                data = envelope(mail, self.policy.sender, self.policy.signer)
+                await asyncio.wait_for(self.backend.deliver(data), timeout=self.policy.send_timeout)
             except Exception as exc:  # any delivery failure is retried with backoff
-                log.warning("delivery of %s failed (attempt %d): %s", mail.id, mail.attempts, exc)
-                await to_thread.run_sync(self._fail, mail, f"{type(exc).__name__}: {exc}")
+                error = f"{type(exc).__name__}: {exc}"
+                dead = await to_thread.run_sync(self._fail, mail, error)
+                log.warning(
+                    "delivery of %s failed (attempt %d%s): %s",
+                    mail.id,
+                    mail.attempts,
+                    ", giving up: dead" if dead else "",
+                    error,
+                )
             else:
                 await to_thread.run_sync(self._sent, mail.id)
-        return len(claimed)
+        return handled
 
-    def _claim(self) -> list[outbox.OutgoingMail]:
+    def _claim(self) -> outbox.OutgoingMail | None:
         with write_transaction(self.engine) as conn:
-            return outbox.claim_due(conn, self.clock)
+            return outbox.claim_next(conn, self.clock, lease_seconds=self.policy.lease_seconds)
 
     def _sent(self, mail_id: str) -> None:
         with write_transaction(self.engine) as conn:
             outbox.mark_sent(conn, self.clock, mail_id)
 
-    def _fail(self, mail: outbox.OutgoingMail, error: str) -> None:
+    def _fail(self, mail: outbox.OutgoingMail, error: str) -> bool:
         with write_transaction(self.engine) as conn:
-            outbox.mark_failed(conn, self.clock, mail, error)
+            return outbox.mark_failed(conn, self.clock, mail, error, max_attempts=self.policy.max_attempts)
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    """The loop's policy from TENANTRY_* settings; a DKIM key that does not load stops start-up."""
+    signer = None
+    if settings.dkim_private_key_file is not None:
+        signer = DkimSigner.from_file(
+            settings.dkim_private_key_file, selector=settings.dkim_selector, domain=settings.dkim_domain
+        )
+    return DeliveryPolicy(
+        sender=settings.mail_from,
+        poll_seconds=settings.outbox_poll_seconds,
+        max_attempts=settings.mail_max_attempts,
+        lease_seconds=settings.mail_lease_seconds,
+        signer=signer,
+    )

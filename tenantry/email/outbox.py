@@ -14,8 +14,9 @@ from sqlalchemy.engine import Connection
 from tenantry.clock import Clock
 from tenantry.db.schema import outbox
 
-LEASE_SECONDS = 60
-MAX_ATTEMPTS = 8
+LEASE_SECONDS = 60.0
+MAX_ATTEMPTS = 12
+MAX_BACKOFF_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,21 @@ class OutgoingMail:
     html_body: str
     created_at: datetime
     attempts: int
+    # The project's sender at queue time; each None part comes from TENANTRY_MAIL_FROM.
+    from_name: str | None = None
+    from_address: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    project_id: str
+    message_id: str
+    to_address: str
+    subject: str
+    attempts: int
+    last_error: str
+    created_at: datetime
 
 
 def queue(
@@ -41,6 +57,8 @@ def queue(
     text: str,
     html: str,
     message_domain: str,
+    from_name: str | None = None,
+    from_address: str | None = None,
 ) -> str:
     mail_id = uuid.uuid4().hex
     now = clock.now()
@@ -57,50 +75,46 @@ def queue(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            from_name=from_name,
+            from_address=from_address,
         )
     )
     return mail_id
 
 
-def claim_due(conn: Connection, clock: Clock, *, limit: int = 20) -> list[OutgoingMail]:
-    """Lease due messages; a lease that lapses (worker killed mid-send) frees the message again."""
+def claim_next(conn: Connection, clock: Clock, *, lease_seconds: float = LEASE_SECONDS) -> OutgoingMail | None:
+    """Lease the oldest due message. One at a time, so a message's lease starts when its own
+    delivery does; a lease that lapses (worker killed mid-send) frees the message again."""
     now = clock.now()
+    free = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
     candidates = conn.execute(
         sa.select(outbox)
-        .where(
-            outbox.c.status == "queued",
-            outbox.c.next_attempt_at <= now,
-            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-        )
-        .order_by(outbox.c.created_at)
-        .limit(limit)
+        .where(outbox.c.status == "queued", outbox.c.next_attempt_at <= now, free)
+        .order_by(outbox.c.next_attempt_at, outbox.c.created_at)
+        .limit(5)
     ).all()
-    claimed = []
     for row in candidates:
+        # Another worker may have leased it since the SELECT: the row count decides.
         result = conn.execute(
             outbox.update()
-            .where(
-                outbox.c.id == row.id,
-                outbox.c.status == "queued",
-                sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-            )
-            .values(lease_until=now + timedelta(seconds=LEASE_SECONDS), attempts=outbox.c.attempts + 1)
+            .where(outbox.c.id == row.id, outbox.c.status == "queued", free)
+            .values(lease_until=now + timedelta(seconds=lease_seconds), attempts=outbox.c.attempts + 1)
         )
         if result.rowcount == 1:
-            claimed.append(
-                OutgoingMail(
-                    id=row.id,
-                    project_id=row.project_id,
-                    message_id=row.message_id,
-                    to_address=row.to_address,
-                    subject=row.subject,
-                    text_body=row.text_body or "",
-                    html_body=row.html_body or "",
-                    created_at=row.created_at,
-                    attempts=row.attempts + 1,
-                )
+            return OutgoingMail(
+                id=row.id,
+                project_id=row.project_id,
+                message_id=row.message_id,
+                to_address=row.to_address,
+                subject=row.subject,
+                text_body=row.text_body or "",
+                html_body=row.html_body or "",
+                created_at=row.created_at,
+                attempts=row.attempts + 1,
+                from_name=row.from_name,
+                from_address=row.from_address,
             )
-    return claimed
+    return None
 
 
 def mark_sent(conn: Connection, clock: Clock, mail_id: str) -> None:
@@ -112,16 +126,52 @@ def mark_sent(conn: Connection, clock: Clock, mail_id: str) -> None:
     )
 
 
-def mark_failed(conn: Connection, clock: Clock, mail: OutgoingMail, error: str) -> None:
+def mark_failed(
+    conn: Connection, clock: Clock, mail: OutgoingMail, error: str, *, max_attempts: int = MAX_ATTEMPTS
+) -> bool:
+    """Schedule a retry (2, 4, 8 … seconds, at most 15 minutes apart) or, after ``max_attempts``,
+    mark the mail dead. Returns True when it is dead."""
     now = clock.now()
     values: dict[str, Any] = {"lease_until": None, "last_error": error[:2000]}
-    if mail.attempts >= MAX_ATTEMPTS:
+    dead = mail.attempts >= max_attempts
+    if dead:
         values["status"] = "dead"
     else:
-        values["next_attempt_at"] = now + timedelta(seconds=min(2**mail.attempts, 900))
-    conn.execute(outbox.update().where(outbox.c.id == mail.id).values(**values))
+        values["next_attempt_at"] = now + timedelta(seconds=min(2**mail.attempts, MAX_BACKOFF_SECONDS))
+    conn.execute(outbox.update().where(outbox.c.id == mail.id, outbox.c.status == "queued").values(**values))
+    return dead
 
 
 def status_counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
     return {status: count for status, count in rows}
+
+
+def dead_letters(conn: Connection, *, project_id: str | None = None, limit: int = 50) -> list[DeadLetter]:
+    """The newest mails given up on, for the operator (``tenantry mail status``, dev mailbox)."""
+    query = sa.select(outbox).where(outbox.c.status == "dead")
+    if project_id is not None:
+        query = query.where(outbox.c.project_id == project_id)
+    rows = conn.execute(query.order_by(outbox.c.created_at.desc()).limit(limit))
+    return [
+        DeadLetter(
+            id=r.id,
+            project_id=r.project_id,
+            message_id=r.message_id,
+            to_address=r.to_address,
+            subject=r.subject,
+            attempts=r.attempts,
+            last_error=r.last_error or "",
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def requeue_dead(conn: Connection, clock: Clock, mail_id: str | None = None) -> int:
+    """Give dead mail (one, or all) a fresh set of attempts; it keeps its Message-ID."""
+    query = outbox.update().where(outbox.c.status == "dead")
+    if mail_id is not None:
+        query = query.where(outbox.c.id == mail_id)
+    result = conn.execute(query.values(status="queued", attempts=0, next_attempt_at=clock.now(), lease_until=None))
+    return result.rowcount

@@ -14,8 +14,7 @@ from sqlalchemy.engine import Connection
 from tenantry import errors
 from tenantry.clock import Clock
 from tenantry.discovery.models import AuthOutcome
-from tenantry.email import outbox
-from tenantry.email.render import render
+from tenantry.email.compose import queue_templated
 from tenantry.magic_links import pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import email_login
@@ -148,23 +147,19 @@ def invite(
     inviter = actor.member if actor is not None else None
     if inviter is None and invited_by_member_id:
         inviter = members.get(conn, project.project_id, invited_by_member_id)
-    mail = render(
-        "invite",
-        link=redirects.with_token(target, TOKEN_TYPE, token),
-        expires_minutes=minutes,
-        organization_name=org.name,
-        inviter=(inviter.name or inviter.email_address) if inviter is not None else "",
-        name=member.name,
-    )
-    outbox.queue(
+    queue_templated(
         conn,
         clock,
         project_id=project.project_id,
         to=email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
+        template="invite",
         message_domain=mail_domain,
+        locale=locale,
+        organization=org,
+        link=redirects.with_token(target, TOKEN_TYPE, token),
+        expires_minutes=minutes,
+        inviter=(inviter.name or inviter.email_address) if inviter is not None else "",
+        name=member.name,
     )
     return member, org
 
@@ -218,21 +213,17 @@ def login_or_signup(
         member_id=member.member_id,
         pkce_code_challenge=challenge,
     )
-    mail = render(
-        purpose,
-        link=redirects.with_token(target, TOKEN_TYPE, token),
-        expires_minutes=minutes,
-        organization_name=org.name,
-    )
-    outbox.queue(
+    queue_templated(
         conn,
         clock,
         project_id=project.project_id,
         to=email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
+        template=purpose,
         message_domain=mail_domain,
+        locale=locale,
+        organization=org,
+        link=redirects.with_token(target, TOKEN_TYPE, token),
+        expires_minutes=minutes,
     )
     return admitted
 

@@ -1,16 +1,20 @@
-"""The dev mailbox: every mail the server sent, as a page and as JSON (development only)."""
+"""The dev mailbox: every mail the server sent, as a page and as JSON (development only), and
+the mail it gave up on (dead letters) with the last error, so a failing delivery is not silent."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from tenantry.clock import rfc3339
+from tenantry.db.engine import read_transaction
+from tenantry.email import outbox
 from tenantry.email.backends import DevMailbox, DevMessage
 
 _templates = Environment(loader=PackageLoader("tenantry.web", "templates"), autoescape=select_autoescape())
@@ -28,15 +32,44 @@ def _as_json(message: DevMessage) -> dict[str, Any]:
     }
 
 
-def routes(mailbox: DevMailbox) -> list[Route]:
+def _dead_as_json(letter: outbox.DeadLetter) -> dict[str, Any]:
+    return {
+        "id": letter.id,
+        "project_id": letter.project_id,
+        "message_id": letter.message_id,
+        "to": letter.to_address,
+        "subject": letter.subject,
+        "attempts": letter.attempts,
+        "last_error": letter.last_error,
+        "created_at": rfc3339(letter.created_at),
+    }
+
+
+def _outbox_state(engine: Engine) -> tuple[dict[str, int], list[outbox.DeadLetter]]:
+    with read_transaction(engine) as conn:
+        return outbox.status_counts(conn), outbox.dead_letters(conn)
+
+
+def routes(mailbox: DevMailbox, engine: Engine) -> list[Route]:
     async def api_messages(request: Request) -> Response:
         messages = await run_in_threadpool(mailbox.messages, request.query_params.get("to"))
         return JSONResponse([_as_json(m) for m in messages], headers={"Cache-Control": "no-store"})
 
+    async def api_outbox(_request: Request) -> Response:
+        counts, dead = await run_in_threadpool(_outbox_state, engine)
+        body = {
+            "counts": {state: counts.get(state, 0) for state in ("queued", "sent", "dead")},
+            "dead": [_dead_as_json(d) for d in dead],
+        }
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
     async def page(request: Request) -> Response:
         to = request.query_params.get("to")
         messages = await run_in_threadpool(mailbox.messages, to)
-        html = _templates.get_template("dev_mailbox.html").render(messages=messages, to=to or "")
+        counts, dead = await run_in_threadpool(_outbox_state, engine)
+        html = _templates.get_template("dev_mailbox.html").render(
+            messages=messages, to=to or "", queued=counts.get("queued", 0), dead=dead
+        )
         return HTMLResponse(
             html,
             headers={
@@ -51,4 +84,5 @@ def routes(mailbox: DevMailbox) -> list[Route]:
     return [
         Route("/dev/mailbox", page, methods=["GET"]),
         Route("/dev/mailbox/api/messages", api_messages, methods=["GET"]),
+        Route("/dev/mailbox/api/outbox", api_outbox, methods=["GET"]),
     ]
