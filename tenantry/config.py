@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from tenantry.ratelimit.client_ip import IPNetwork, parse_networks
 from tenantry.ratelimit.rules import Rule, parse_rule
 
-
 # "COUNT/WINDOW" such as "10/60s", "300/1m", "1000/1h", or "off".
 RateRule = Annotated[Rule | None, NoDecode, BeforeValidator(parse_rule)]
 # Comma-separated addresses or CIDR networks: "10.0.0.0/8, 127.0.0.1".
