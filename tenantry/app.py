@@ -29,6 +29,7 @@ from tenantry.errors import TenantryError
 from tenantry.ids import new_request_id
 from tenantry.ratelimit.limiter import build_rate_limiter
 from tenantry.runtime import Runtime
+from tenantry.sms import wiring as sms_wiring
 from tenantry.web import dev_mailbox
 
 access_log = logging.getLogger("tenantry.access")
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter)
     backend = _backend(settings)
     delivery = DeliveryLoop(engine, clock, backend, delivery_policy(settings))
+    sms = sms_wiring.build(settings, engine, clock)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -97,14 +99,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes: list[Any] = [*ROUTES, Route("/healthz", healthz, methods=["GET"])]
     if settings.dev_mailbox_enabled and isinstance(backend, DevMailbox):
         routes += dev_mailbox.routes(backend, engine)
+    routes += sms.routes
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         runtime.wake_mailer = delivery.wake
         task = asyncio.create_task(delivery.run_forever())
+        runtime.wake_sms = sms.delivery.wake
+        sms.start()
         try:
             yield
         finally:
+            await sms.stop()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantry.ratelimit.client_ip import IPNetwork, parse_networks
 from tenantry.ratelimit.rules import Rule, parse_rule
+from tenantry.sms.settings import SmsSettings
 
 # "COUNT/WINDOW" such as "10/60s", "300/1m", "1000/1h", or "off".
 RateRule = Annotated[Rule | None, NoDecode, BeforeValidator(parse_rule)]
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     # Master key sealing TOTP secrets and recovery codes (tenantry.mfa.vault), at least 32
     # characters; unset: the random key migration 0008 stored in the database.
     mfa_key: SecretStr | None = Field(default=None, min_length=32)
+    # SMS OTP: provider, sender and dev outbox (TENANTRY_SMS_*, tenantry.sms.settings).
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     # Send endpoints' rate limits (tenantry.ratelimit), each a fixed window from the first request.
     rate_limits_enabled: bool = True
     rate_limit_email: RateRule = Rule(10, 60)

@@ -22,6 +22,8 @@ class Runtime:
     rate_limiter: RateLimiter
     # Set by the app once the delivery loop runs: wakes it after a request queued mail.
     wake_mailer: Callable[[], None] = field(default=lambda: None)
+    # The same for the SMS delivery loop (tenantry.sms.wiring).
+    wake_sms: Callable[[], None] = field(default=lambda: None)
 
     @property
     def mail_domain(self) -> str:
@@ -30,3 +32,4 @@ class Runtime:
 
     def after_commit(self) -> None:
         self.wake_mailer()
+        self.wake_sms()

@@ -338,3 +338,41 @@ rate_limit_secret = sa.Table(
     sa.Column("secret", sa.String(64), nullable=False),
 )
 
+# SMS one-time passcodes (migration 0009): one live code per member, replaced by every send. The
+# code is kept only as an HMAC over a fresh challenge id (tenantry.mfa.vault); attempts are
+# counted by a conditional UPDATE before any comparison.
+sms_otps = sa.Table(
+    "sms_otps",
+    metadata,
+    sa.Column("member_id", sa.String(80), sa.ForeignKey("members.member_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("organization_id", sa.String(80), nullable=False),
+    sa.Column("challenge_id", sa.String(32), nullable=False),
+    sa.Column("code_digest", sa.String(64), nullable=False),
+    # The number the code went to: authenticating the code proves control of this number.
+    sa.Column("phone_number", sa.String(32), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("consumed_at", Timestamp, nullable=True),
+)
+
+# The SMS outbox (migration 0009), delivered like the mail outbox. The body carries a live
+# passcode, so it is stored AES-GCM sealed and erased once the text has left (or never will).
+sms_outbox = sa.Table(
+    "sms_outbox",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("to_number", sa.String(32), nullable=False),
+    sa.Column("body_sealed", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | sent | dead
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_until", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("provider_message_id", sa.String(64), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("sent_at", Timestamp, nullable=True),
+    sa.Index("ix_sms_outbox_due", "status", "next_attempt_at"),
+)
