@@ -16,6 +16,7 @@ from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
 from tenantry.email.cli import mail_app, projects_update
 from tenantry.email.delivery import delivery_policy
+from tenantry.otps import settings as otp_settings
 from tenantry.projects import service as projects
 
 app = typer.Typer(help="Tenantry: a self-hosted server that speaks Stytch's B2B API.", no_args_is_help=True)
@@ -142,3 +143,31 @@ def projects_list(database_url: DatabaseUrl = None) -> None:
         for project in projects.list_projects(conn):
             typer.echo(f"{project.project_id}\t{project.name}\t{' '.join(project.redirect_urls)}")
     engine.dispose()
+
+
+@projects_app.command("otp")
+def projects_otp(
+    project_id: Annotated[str, typer.Argument(help="The project to configure.")],
+    code_in_magic_link_email: Annotated[
+        bool | None,
+        typer.Option(
+            "--code-in-magic-link-email/--no-code-in-magic-link-email",
+            help="Put an email OTP code into magic-link mails too (for a link opened on another device).",
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show or change a project's email OTP settings."""
+    settings = _settings(database_url)
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    with write_transaction(engine) as conn:
+        found = projects.get_project(conn, project_id) is not None
+        if found and code_in_magic_link_email is not None:
+            otp_settings.set_code_in_magic_link_email(conn, SystemClock(), project_id, code_in_magic_link_email)
+        enabled = otp_settings.code_in_magic_link_email(conn, project_id)
+    engine.dispose()
+    if not found:
+        typer.echo(f"No project {project_id}.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"code_in_magic_link_email\t{'on' if enabled else 'off'}")

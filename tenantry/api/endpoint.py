@@ -39,9 +39,12 @@ class Call:
     path_params: dict[str, str]
     query: dict[str, str]
     headers: dict[str, str]
+    # What the route's ``prepare`` step returned (see ``api``).
+    prepared: Any = None
 
 
 Handler = Callable[[Call, Any], dict[str, Any]]
+Prepare = Callable[[Call, Any], Any]
 
 
 def credentials(request: Request) -> tuple[str, str]:
@@ -125,9 +128,15 @@ def api(
     *,
     write: bool = True,
     limit: SendLimit | None = None,
+    prepare: Prepare | None = None,
 ) -> Callable[..., Any]:
     """An endpoint around ``handler``. ``limit`` marks a send route: what it sends on and to
-    whom, so that ``admit`` rate-limits it per recipient, client address and project."""
+    whom, so that ``admit`` rate-limits it per recipient, client address and project.
+
+    ``prepare`` is a first step whose writes must stand whatever the handler then does (an OTP
+    guess stays counted when it was wrong): it runs and commits in its own write transaction
+    before the handler's, and what it returns reaches the handler as ``call.prepared``.
+    """
 
     async def endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
@@ -136,19 +145,25 @@ def api(
         if limit is not None:
             await admit(request, runtime, limit, body, project_id, secret)
 
+        def authenticated(conn: Connection, prepared: Any = None) -> Call:
+            return Call(
+                runtime=runtime,
+                project=projects.authenticate(conn, project_id, secret),
+                conn=conn,
+                path_params=dict(request.path_params),
+                query=dict(request.query_params),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                prepared=prepared,
+            )
+
         def run() -> dict[str, Any]:
+            prepared = None
+            if prepare is not None:
+                with write_transaction(runtime.engine) as conn:
+                    prepared = prepare(authenticated(conn), body)
             transaction = write_transaction if write else read_transaction
             with transaction(runtime.engine) as conn:
-                project = projects.authenticate(conn, project_id, secret)
-                call = Call(
-                    runtime=runtime,
-                    project=project,
-                    conn=conn,
-                    path_params=dict(request.path_params),
-                    query=dict(request.query_params),
-                    headers={k.lower(): v for k, v in request.headers.items()},
-                )
-                return handler(call, body)
+                return handler(authenticated(conn, prepared), body)
 
         result = await off_loop(request, run)
         if write:

@@ -6,7 +6,7 @@ from operator import attrgetter
 
 from starlette.routing import Route
 
-from tenantry.api import discovery, magic_links, models, rbac, sessions
+from tenantry.api import discovery, magic_links, models, otps, rbac, sessions
 from tenantry.api import members as members_api
 from tenantry.api import organizations as organizations_api
 from tenantry.api.endpoint import api
@@ -109,6 +109,26 @@ ROUTES = [
     Route(
         "/v1/b2b/magic_links/authenticate",
         api(magic_links.authenticate, magic_links.Authenticate),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/otps/email/discovery/send",
+        api(otps.discovery_send, otps.DiscoverySend, limit=SENDS_EMAIL),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/otps/email/discovery/authenticate",
+        api(otps.discovery_authenticate, otps.DiscoveryAuthenticate, prepare=otps.discovery_attempt),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/otps/email/login_or_signup",
+        api(otps.login_or_signup, otps.LoginOrSignup, limit=SENDS_EMAIL),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/otps/email/authenticate",
+        api(otps.authenticate, otps.Authenticate, prepare=otps.attempt),
         methods=["POST"],
     ),
     Route("/v1/b2b/rbac/policy", api(rbac.policy, write=False), methods=["GET"]),

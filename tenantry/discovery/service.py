@@ -30,6 +30,7 @@ from tenantry.organizations import service as organizations_service
 from tenantry.organizations import store as organizations
 from tenantry.organizations import validation
 from tenantry.organizations.models import Organization
+from tenantry.otps import companion
 from tenantry.projects.service import Project
 from tenantry.rbac.policy import STYTCH_ADMIN
 from tenantry.sessions import requirements
@@ -73,6 +74,10 @@ def send_discovery_link(
         expiration_minutes=minutes,
         pkce_code_challenge=challenge,
     )
+    # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
+    code = companion.code_for_link_mail(
+        conn, clock, project_id=project.project_id, email=email, link_token=token, purpose="discovery"
+    )
     queue_templated(
         conn,
         clock,
@@ -83,6 +88,7 @@ def send_discovery_link(
         locale=locale,
         link=redirects.with_token(target, "discovery", token),
         expires_minutes=minutes,
+        **code,
     )
 
 

@@ -25,6 +25,7 @@ from tenantry.members.models import ACTIVE, DELETED, INVITED, Member, email_doma
 from tenantry.organizations import store as organizations
 from tenantry.organizations.models import Organization
 from tenantry.organizations.validation import validate_metadata
+from tenantry.otps import companion
 from tenantry.projects.service import Project
 from tenantry.rbac.acting_member import ActingMember, authorize
 from tenantry.rbac.policy import validate_roles
@@ -213,6 +214,17 @@ def login_or_signup(
         member_id=member.member_id,
         pkce_code_challenge=challenge,
     )
+    # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
+    code = companion.code_for_link_mail(
+        conn,
+        clock,
+        project_id=project.project_id,
+        email=email,
+        link_token=token,
+        purpose=purpose,
+        organization=org,
+        member_id=member.member_id,
+    )
     queue_templated(
         conn,
         clock,
@@ -224,6 +236,7 @@ def login_or_signup(
         organization=org,
         link=redirects.with_token(target, TOKEN_TYPE, token),
         expires_minutes=minutes,
+        **code,
     )
     return admitted
 

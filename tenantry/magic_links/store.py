@@ -12,6 +12,7 @@ from tenantry import errors, tokens
 from tenantry.clock import Clock, as_utc
 from tenantry.db.schema import magic_links
 from tenantry.magic_links import pkce
+from tenantry.otps import store as otp_store
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,18 @@ def spend(
     )
     if result.rowcount != 1:
         raise errors.UnableToAuthMagicLink()
+    # A code mailed with this link is the same proof: it stops working too.
+    otp_store.retire_for_link(conn, clock, link_digest=token_digest)
     return SpentLink(row.purpose, row.email_address, row.organization_id, row.member_id)
+
+
+def retire(conn: Connection, clock: Clock, *, token_digest: str) -> None:
+    """The link stops working (the code mailed with it was used)."""
+    conn.execute(
+        magic_links.update()
+        .where(magic_links.c.token_digest == token_digest, magic_links.c.consumed_at.is_(None))
+        .values(consumed_at=clock.now())
+    )
 
 
 def retire_for_member(conn: Connection, clock: Clock, *, member_id: str, purposes: tuple[str, ...]) -> None:
