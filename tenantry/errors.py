@@ -81,6 +81,38 @@ class InvalidEmail(BadRequest):
     error_message = "Email format is invalid."
 
 
+class InvalidPhoneNumber(BadRequest):
+    error_type = "invalid_phone_number"
+    error_message = "Phone number format is invalid: use E.164, a + and the country code (+14155550123)."
+
+
+class InvalidPhoneNumberCountryCode(BadRequest):
+    error_type = "invalid_phone_number_country_code"
+    error_message = "The phone number's country code is not valid."
+
+
+class DuplicateMemberPhoneNumberForMember(BadRequest):
+    error_type = "duplicate_member_phone_number_for_member"
+    error_message = (
+        "The member already has a different MFA phone number; delete it before sending to a new one."
+    )
+
+
+class NoAssociatedSessionPassedIn(BadRequest):
+    error_type = "no_associated_session_passed_in"
+    error_message = (
+        "The member already has an active MFA factor: pass the intermediate_session_token, "
+        "session_token or session_jwt of their login."
+    )
+
+
+class SmsNotConfigured(BadRequest):
+    # Stytch refuses SMS with billing_not_verified when a project may not send SMS; here the
+    # cause is the operator's configuration, which the message names.
+    error_type = "billing_not_verified"
+    error_message = "This Tenantry server cannot send SMS: set TENANTRY_SMS_URL (production mode has no dev outbox)."
+
+
 class InvalidCode(BadRequest):
     error_type = "invalid_code"
     error_message = "Code format is invalid: a passcode is six digits."
@@ -328,6 +360,11 @@ class MemberNotFound(NotFound):
 class MemberDoesNotExistInOrganization(NotFound):
     error_type = "member_does_not_exist_in_organization"
     error_message = "The member does not exist in this organization."
+
+
+class MemberPhoneNumberNotFound(NotFound):
+    error_type = "member_phone_number_not_found"
+    error_message = "The member has no MFA phone number: pass mfa_phone_number to enrol one."
 
 
 class RouteNotFound(NotFound):
