@@ -156,6 +156,28 @@ magic_links = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False),
     sa.Column("consumed_at", Timestamp, nullable=True),
+    # The redirect URL validated at send time; the Continue page forwards only there (0007).
+    sa.Column("redirect_url", sa.Text, nullable=True),
+)
+
+# Test values an operator fixed for one address of a test project (migration 0007). Stored as
+# given: the mail to that address must carry the very code or token the operator chose.
+sandbox_pins = sa.Table(
+    "sandbox_pins",
+    metadata,
+    sa.Column("project_id", sa.String(64), sa.ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("email_address", sa.String(320), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # email_otp | magic_link
+    sa.Column("value", sa.String(128), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "email_address", "kind"),
+    sa.Index(
+        "uq_sandbox_pins_magic_link_value",
+        "value",
+        unique=True,
+        sqlite_where=sa.text("kind = 'magic_link'"),
+        postgresql_where=sa.text("kind = 'magic_link'"),
+    ),
 )
 
 intermediate_sessions = sa.Table(
