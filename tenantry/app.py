@@ -30,7 +30,7 @@ from tenantry.ids import new_request_id
 from tenantry.ratelimit.limiter import build_rate_limiter
 from tenantry.runtime import Runtime
 from tenantry.sms import wiring as sms_wiring
-from tenantry.web import dev_mailbox
+from tenantry.web import dev_mailbox, links
 
 access_log = logging.getLogger("tenantry.access")
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    routes: list[Any] = [*ROUTES, Route("/healthz", healthz, methods=["GET"])]
+    routes: list[Any] = [*ROUTES, Route("/healthz", healthz, methods=["GET"]), *links.routes(runtime)]
     if settings.dev_mailbox_enabled and isinstance(backend, DevMailbox):
         routes += dev_mailbox.routes(backend, engine)
     routes += sms.routes

@@ -22,6 +22,7 @@ def send(call: Call, body: models.DiscoverySend) -> dict[str, Any]:
         pkce_code_challenge=body.pkce_code_challenge,
         locale=body.locale,
         mail_domain=call.runtime.mail_domain,
+        public_url=call.runtime.settings.public_url,
     )
     return {}
 

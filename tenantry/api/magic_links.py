@@ -69,6 +69,7 @@ def invite(call: Call, body: Invite) -> dict[str, Any]:
         locale=body.locale,
         invited_by_member_id=body.invited_by_member_id,
         mail_domain=call.runtime.mail_domain,
+        public_url=call.runtime.settings.public_url,
     )
     return {"member_id": member.member_id, "member": wire.member(member), "organization": wire.organization(org)}
 
@@ -87,6 +88,7 @@ def login_or_signup(call: Call, body: LoginOrSignup) -> dict[str, Any]:
         signup_expiration_minutes=body.signup_expiration_minutes,
         locale=body.locale,
         mail_domain=call.runtime.mail_domain,
+        public_url=call.runtime.settings.public_url,
     )
     return {
         "member_id": result.member.member_id,

@@ -20,7 +20,7 @@ from tenantry.discovery.models import (
     DiscoveredOrganization,
 )
 from tenantry.email.compose import queue_templated
-from tenantry.magic_links import pkce, redirects
+from tenantry.magic_links import landing, pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import store as members
 from tenantry.members.emails import normalise_email
@@ -55,6 +55,7 @@ def send_discovery_link(
     pkce_code_challenge: str | None,
     locale: str | None,
     mail_domain: str,
+    public_url: str,
 ) -> None:
     email = normalise_email(email_address)
     target = redirects.resolve(project, redirect_url, invalid=errors.InvalidDiscoveryRedirectUrl)
@@ -73,6 +74,7 @@ def send_discovery_link(
         email=email,
         expiration_minutes=minutes,
         pkce_code_challenge=challenge,
+        redirect_url=target,
     )
     # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
     code = companion.code_for_link_mail(
@@ -86,7 +88,7 @@ def send_discovery_link(
         template="discovery",
         message_domain=mail_domain,
         locale=locale,
-        link=redirects.with_token(target, "discovery", token),
+        link=landing.email_link(public_url, "discovery", token),
         expires_minutes=minutes,
         **code,
     )

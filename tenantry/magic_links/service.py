@@ -15,7 +15,7 @@ from tenantry import errors
 from tenantry.clock import Clock
 from tenantry.discovery.models import AuthOutcome
 from tenantry.email.compose import queue_templated
-from tenantry.magic_links import pkce, redirects
+from tenantry.magic_links import landing, pkce, redirects
 from tenantry.magic_links import store as links
 from tenantry.members import email_login
 from tenantry.members import store as members
@@ -36,7 +36,6 @@ LOGIN_DEFAULT_MINUTES = 60
 MIN_MINUTES = 5
 MAX_MINUTES = 10080
 LOCALES = ("en", "es", "pt-br", "fr")
-TOKEN_TYPE = "multi_tenant_magic_links"
 
 
 def _minutes(value: int | None, default: int, field: str) -> int:
@@ -75,6 +74,7 @@ def invite(
     locale: str | None,
     invited_by_member_id: str | None,
     mail_domain: str,
+    public_url: str,
 ) -> tuple[Member, Organization]:
     org = _organization(conn, project, organization_reference)
     authorize(actor, organization_id=org.organization_id, resource_id="stytch.member", action="create")
@@ -144,6 +144,7 @@ def invite(
         expiration_minutes=minutes,
         organization_id=org.organization_id,
         member_id=member.member_id,
+        redirect_url=target,
     )
     inviter = actor.member if actor is not None else None
     if inviter is None and invited_by_member_id:
@@ -157,7 +158,7 @@ def invite(
         message_domain=mail_domain,
         locale=locale,
         organization=org,
-        link=redirects.with_token(target, TOKEN_TYPE, token),
+        link=landing.email_link(public_url, "invite", token),
         expires_minutes=minutes,
         inviter=(inviter.name or inviter.email_address) if inviter is not None else "",
         name=member.name,
@@ -185,6 +186,7 @@ def login_or_signup(
     signup_expiration_minutes: int | None,
     locale: str | None,
     mail_domain: str,
+    public_url: str,
 ) -> LoginOrSignupResult:
     org = _organization(conn, project, organization_reference)
     email = normalise_email(email_address)
@@ -213,6 +215,7 @@ def login_or_signup(
         organization_id=org.organization_id,
         member_id=member.member_id,
         pkce_code_challenge=challenge,
+        redirect_url=target,
     )
     # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
     code = companion.code_for_link_mail(
@@ -234,7 +237,7 @@ def login_or_signup(
         message_domain=mail_domain,
         locale=locale,
         organization=org,
-        link=redirects.with_token(target, TOKEN_TYPE, token),
+        link=landing.email_link(public_url, purpose, token),
         expires_minutes=minutes,
         **code,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tenantry import errors, tokens
@@ -34,23 +35,65 @@ def issue(
     organization_id: str | None = None,
     member_id: str | None = None,
     pkce_code_challenge: str | None = None,
+    redirect_url: str | None = None,
+    pinned_token: str | None = None,
 ) -> str:
-    token = tokens.magic_link_token()
+    """A new link; ``redirect_url`` is where its Continue page forwards (validated by the caller).
+
+    ``pinned_token`` is a test project's sandbox pin: the same token is issued again and again,
+    so its row is reset to a fresh, unspent link rather than inserted a second time.
+    """
+    token = pinned_token or tokens.magic_link_token()
     now = clock.now()
-    conn.execute(
-        magic_links.insert().values(
-            token_digest=tokens.digest(token),
-            project_id=project_id,
-            purpose=purpose,
-            email_address=email,
-            organization_id=organization_id,
-            member_id=member_id,
-            pkce_code_challenge=pkce_code_challenge,
-            created_at=now,
-            expires_at=now + timedelta(minutes=expiration_minutes),
+    values = {
+        "token_digest": tokens.digest(token),
+        "project_id": project_id,
+        "purpose": purpose,
+        "email_address": email,
+        "organization_id": organization_id,
+        "member_id": member_id,
+        "pkce_code_challenge": pkce_code_challenge,
+        "created_at": now,
+        "expires_at": now + timedelta(minutes=expiration_minutes),
+        "consumed_at": None,
+        "redirect_url": redirect_url,
+    }
+    if pinned_token is None:
+        conn.execute(magic_links.insert().values(**values))
+    else:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(magic_links).values(**values)
+        # Only this project's row is reset; pins keep a token to one project (sandbox.pins).
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[magic_links.c.token_digest],
+                set_={k: stmt.excluded[k] for k in values if k != "token_digest"},
+                where=magic_links.c.project_id == stmt.excluded.project_id,
+            )
         )
-    )
     return token
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A link as stored, read without touching it (the Continue page must change nothing)."""
+
+    project_id: str
+    purpose: str
+    email_address: str
+    organization_id: str | None
+    redirect_url: str | None
+    usable: bool
+
+
+def peek(conn: Connection, clock: Clock, token: str) -> LinkRecord | None:
+    row = conn.execute(sa.select(magic_links).where(magic_links.c.token_digest == tokens.digest(token))).first()
+    if row is None:
+        return None
+    usable = row.consumed_at is None and as_utc(row.expires_at) > clock.now()
+    return LinkRecord(
+        row.project_id, row.purpose, row.email_address, row.organization_id, row.redirect_url, usable
+    )
 
 
 def spend(
