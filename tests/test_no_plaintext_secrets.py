@@ -7,6 +7,9 @@ read, and none of the collected strings may appear in either.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
 import urllib.parse
 from typing import Any
@@ -135,3 +138,94 @@ def test_no_credential_appears_in_the_database_or_the_log(server):
     log = server.log_path.read_text(errors="replace")
     log_canaries = {k: v for k, v in canaries.items() if k != "default project secret"}
     assert leaked(log_canaries, log) == [], "plaintext credentials in the server log"
+
+
+def test_no_email_otp_code_appears_in_the_database_or_the_log(server):
+    """Email OTP: codes spent and pending, at discovery and at an organization, and one riding in a
+    magic-link mail, appear in neither the database nor the log; only their HMACs are stored. A
+    bare six-digit code is searched as a token of its own, as for SMS codes above."""
+    canaries: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    turned_on = subprocess.run(
+        [sys.executable, "-m", "tenantry", "projects", "otp", server.project_id, "--code-in-magic-link-email"]
+        + ["--database-url", server.database_url],
+        capture_output=True,
+        text=True,
+        env=server.env(),
+        cwd=server.workdir,
+        timeout=60,
+    )
+    assert turned_on.returncode == 0, turned_on.stderr
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = api.post(path, json=body)
+        assert resp.status_code == 200, f"{path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def keep(label: str, body: dict[str, Any]) -> None:
+        for key in ("intermediate_session_token", "session_token", "session_jwt"):
+            if body.get(key):
+                canaries[f"{label} {key}"] = body[key]
+
+    def mailed_code(label: str, email: str, path: str, body: dict[str, Any]) -> str:
+        already = len(server.mailbox(email))
+        post(path, {"email_address": email, **body})
+        text = server.wait_for_mail(email, count=already + 1)[0]["text"]
+        found = re.findall(r"(?m)(?:^|:[ \t]+)(\d{6})[ \t]*$", text)
+        assert len(found) == 1, text
+        codes[label] = found[0]
+        return found[0]
+
+    with server.client() as api:
+        code = mailed_code("spent discovery code", "a@otp-canary.io", "/v1/b2b/otps/email/discovery/send", {})
+        auth = post("/v1/b2b/otps/email/discovery/authenticate", {"email_address": "a@otp-canary.io", "code": code})
+        keep("discovery", auth)
+        created = post(
+            "/v1/b2b/discovery/organizations/create",
+            {
+                "intermediate_session_token": auth["intermediate_session_token"],
+                "organization_name": "OTP Canary",
+                "organization_slug": "otp-canary",
+                "email_allowed_domains": ["otp-canary.io"],
+                "email_jit_provisioning": "RESTRICTED",
+            },
+        )
+        keep("create", created)
+        org_id = created["organization"]["organization_id"]
+        code = mailed_code(
+            "spent organization code",
+            "b@otp-canary.io",
+            "/v1/b2b/otps/email/login_or_signup",
+            {"organization_id": org_id},
+        )
+        login = post(
+            "/v1/b2b/otps/email/authenticate",
+            {"organization_id": org_id, "email_address": "b@otp-canary.io", "code": code},
+        )
+        keep("organization login", login)
+        # Sent and never used: stored, pending.
+        mailed_code("pending discovery code", "c@otp-canary.io", "/v1/b2b/otps/email/discovery/send", {})
+        mailed_code(
+            "pending code in a magic-link mail",
+            "d@otp-canary.io",
+            "/v1/b2b/magic_links/email/discovery/send",
+            {"discovery_redirect_url": REDIRECT_URL},
+        )
+        canaries["magic link token mailed with a code"] = server.latest_link_token("d@otp-canary.io")
+
+    def found(haystack: str) -> list[str]:
+        alone = [
+            label for label, code in codes.items() if re.search(rf"(?<![0-9A-Za-z]){code}(?![0-9A-Za-z])", haystack)
+        ]
+        return alone + leaked(canaries, haystack)
+
+    # Mail bodies carry the codes until delivered; give the outbox loop a bounded time to erase them.
+    deadline = time.monotonic() + 15
+    while found(dump_database(server.database_url)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    server.stop()
+
+    dump = dump_database(server.database_url)
+    assert dump.count("email_otps: ") == 4, "the dump lacks the four code rows: the scan would prove nothing"
+    assert found(dump) == [], "plaintext email OTP codes or secrets in the database"
+    assert found(server.log_path.read_text(errors="replace")) == [], "plaintext email OTP secrets in the server log"
