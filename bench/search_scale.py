@@ -327,6 +327,8 @@ class Server:
             **os.environ,
             "TENANTRY_DEV_MAILBOX_DIR": os.path.join(self.tmp, "mailbox"),
             "TENANTRY_OUTBOX_POLL_SECONDS": "0.05",
+            # discovery_tokens() sends many links to one address; benchmarks run without limits.
+            "TENANTRY_RATE_LIMITS_ENABLED": "false",
         }
         self.log = open(os.path.join(self.tmp, "server.log"), "w")
         self.proc = subprocess.Popen(
