@@ -6,7 +6,7 @@ from operator import attrgetter
 
 from starlette.routing import Route
 
-from tenantry.api import discovery, magic_links, models, otps, rbac, sessions
+from tenantry.api import discovery, magic_links, models, otps, rbac, sessions, sms
 from tenantry.api import members as members_api
 from tenantry.api import organizations as organizations_api
 from tenantry.api.endpoint import api
@@ -145,4 +145,16 @@ ROUTES = [
     Route("/v1/b2b/sessions", api(sessions.list_sessions, write=False), methods=["GET"]),
     Route("/v1/b2b/sessions/revoke", api(sessions.revoke, sessions.Revoke), methods=["POST"]),
     Route("/v1/b2b/sessions/exchange", api(sessions.exchange, sessions.Exchange), methods=["POST"]),
+    # -- SMS OTP (a second factor) -----------------------------------------------------------
+    Route("/v1/b2b/otps/sms/send", api(sms.send, sms.Send), methods=["POST"]),
+    Route(
+        "/v1/b2b/otps/sms/authenticate",
+        api(sms.authenticate, sms.Authenticate, prepare=sms.attempt),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}",
+        api(sms.delete_phone_number),
+        methods=["DELETE"],
+    ),
 ]

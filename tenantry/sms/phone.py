@@ -3,6 +3,7 @@ in E.164 (``+14155550123``), the only form Stytch accepts and returns."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import phonenumbers
@@ -11,6 +12,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from tenantry import errors
 from tenantry.ids import environment_of
 
+_FORMATTED = re.compile(r"\+[0-9 ().-]+")
 # A fixed namespace, so a member's phone id is stable for as long as the number stays theirs.
 _PHONE_ID_NAMESPACE = uuid.UUID("6b0a2a4e-2f5d-4d36-9c43-8f1d3f0e7c21")
 
@@ -22,7 +24,9 @@ def normalise_phone(raw: str) -> str:
     (which country's "555 0123"?). Spaces, dashes, dots and brackets are tolerated.
     """
     text = raw.strip()
-    if not text.startswith("+"):
+    # Digits only after the +, and the usual separators: libphonenumber would otherwise read
+    # letters as a keypad ("1-800-FLOWERS") and drop an extension, neither of which an SMS can use.
+    if not _FORMATTED.fullmatch(text):
         raise errors.InvalidPhoneNumber()
     try:
         parsed = phonenumbers.parse(text, None)

@@ -1,4 +1,4 @@
-"""SMS passcode rows: one live code per member, its attempts counted before any comparison,
+r"""SMS passcode rows: one live code per member, its attempts counted before any comparison,
 and spent once.
 
 send ---> live --attempt (counted, committed)--> matched --consume (conditional)--> spent
