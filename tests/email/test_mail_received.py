@@ -31,9 +31,7 @@ def _assert_signed(smtp: SmtpServer, message: EmailMessage, key: DkimKey) -> Non
     assert f"d={key.domain};" in signature.replace(" ", "") and f"s={key.selector};" in signature.replace(" ", "")
     assert dkim.verify(raw, dnsfunc=key.dnsfunc), "DKIM signature does not verify"
     # The check can fail: one changed byte in the body and the signature no longer verifies.
-    assert not dkim.verify(
-        raw.replace(b"Tenantry", b"Tenantrx", 1) if b"Tenantry" in raw else raw + b"x", dnsfunc=key.dnsfunc
-    )
+    assert not dkim.verify(raw + b"P.S. added on the way\r\n", dnsfunc=key.dnsfunc)
 
 
 def _code(text: str) -> str:
