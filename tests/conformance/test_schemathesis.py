@@ -49,6 +49,10 @@ OPERATION_IDS = [
     "api_b2b_session_v1_Get",
     "api_b2b_session_v1_Revoke",
     "api_b2b_session_v1_Exchange",
+    "api_b2b_otp_v1_b2b_otp_email_discovery_Send",
+    "api_b2b_otp_v1_b2b_otp_email_discovery_Authenticate",
+    "api_b2b_otp_v1_b2b_otp_email_LoginOrSignup",
+    "api_b2b_otp_v1_b2b_otp_email_Authenticate",
 ]
 
 # Checks that contradict Stytch's real behaviour, which Tenantry reproduces on purpose:
