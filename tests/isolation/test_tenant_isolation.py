@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from otps.helpers import latest_code
 
 from tenantry.api.routes import ROUTES
 
@@ -326,6 +327,24 @@ def _invite(w: World) -> None:
     _refused(w.p2.post("/v1/b2b/magic_links/email/invite", json=body), (404,))
 
 
+def _otp_login_or_signup(w: World) -> None:
+    body = {"organization_id": w.b.org_id, "email_address": w.b.member_email}
+    _refused(w.p2.post("/v1/b2b/otps/email/login_or_signup", json=body), (404,))
+    _refused(w.p2.post("/v1/b2b/otps/email/login_or_signup", json={**body, "organization_id": w.b.slug}), (404,))
+
+
+def _otp_authenticate(w: World) -> None:
+    # A live code of A's member, sent for organization A: it opens nothing in B, for project 1 or
+    # project 2, yet is good in A afterwards (the refusals were not about the code itself).
+    send = {"organization_id": w.a.org_id, "email_address": w.a.member_email}
+    _ok(w.p1.post("/v1/b2b/otps/email/login_or_signup", json=send))
+    code = latest_code(w.server, w.a.member_email, count=2)
+    body = {"organization_id": w.b.org_id, "email_address": w.a.member_email, "code": code}
+    _refused(w.p2.post("/v1/b2b/otps/email/authenticate", json=body), (404,))
+    _refused(w.p1.post("/v1/b2b/otps/email/authenticate", json=body), (404,))
+    _ok(w.p1.post("/v1/b2b/otps/email/authenticate", json={**body, "organization_id": w.a.org_id}))
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/b2b/organizations/search"): _org_search,
     ("GET", ORG): _org_get,
@@ -349,6 +368,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/b2b/discovery/organizations"): _discovery_list,
     ("POST", "/v1/b2b/discovery/organizations/create"): _discovery_create,
     ("POST", "/v1/b2b/discovery/intermediate_sessions/exchange"): _ist_exchange,
+    ("POST", "/v1/b2b/otps/email/login_or_signup"): _otp_login_or_signup,
+    ("POST", "/v1/b2b/otps/email/authenticate"): _otp_authenticate,
     # Last: it gives project 2 an organization with B's slug, which _org_get must not see yet.
     ("POST", "/v1/b2b/organizations"): _org_create,
 }
