@@ -1,8 +1,9 @@
 """Email OTP rows: one live code per (project, email, scope), its attempts counted before any
 comparison, and spent once.
 
-issue ----> live --attempt (counted, committed)--> matched --consume (conditional)--> spent
-              \--- attempts == MAX_ATTEMPTS, expiry, or a newer send: dead
+issue --> live --attempt (counted, committed)--> matched --consume (conditional)--> spent
+           |
+           +--> dead: MAX_ATTEMPTS guesses, expiry, or a newer send for the same slot
 """
 
 from __future__ import annotations
