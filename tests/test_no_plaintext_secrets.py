@@ -229,3 +229,107 @@ def test_no_email_otp_code_appears_in_the_database_or_the_log(server):
     assert dump.count("email_otps: ") == 4, "the dump lacks the four code rows: the scan would prove nothing"
     assert found(dump) == [], "plaintext email OTP codes or secrets in the database"
     assert found(server.log_path.read_text(errors="replace")) == [], "plaintext email OTP secrets in the server log"
+
+
+def test_no_sms_code_appears_in_the_database_or_the_log(server):
+    """SMS MFA: the codes (one spent, one still pending), the texts that carried them and the
+    sessions they completed appear in neither the database nor the log. A bare six-digit code
+    is searched as a token of its own (not inside longer runs of hex or digits, where any six
+    digits turn up by chance)."""
+    canaries: dict[str, str] = {}
+    codes: dict[str, str] = {}
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = api.post(path, json=body)
+        assert resp.status_code == 200, f"{path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def keep(label: str, body: dict[str, Any]) -> None:
+        for key in ("intermediate_session_token", "session_token", "session_jwt"):
+            if body.get(key):
+                canaries[f"{label} {key}"] = body[key]
+
+    def discovery_ist(email: str) -> str:
+        already = len(server.mailbox(email))
+        post(
+            "/v1/b2b/magic_links/email/discovery/send", {"email_address": email, "discovery_redirect_url": REDIRECT_URL}
+        )
+        token = server.latest_link_token(email, count=already + 1)
+        return post("/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token})[
+            "intermediate_session_token"
+        ]
+
+    def newest_text(phone: str, count: int) -> dict[str, Any]:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            texts = api.get("/dev/sms/api/messages", params={"to": phone}).json()
+            if len(texts) >= count:
+                return texts[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no text #{count} to {phone}")
+
+    phone = "+12015550133"
+    with server.client() as api:
+        created = post(
+            "/v1/b2b/discovery/organizations/create",
+            {
+                "intermediate_session_token": discovery_ist("admin@sms-canary.io"),
+                "organization_name": "SMS Canary",
+                "organization_slug": "sms-canary",
+                "email_allowed_domains": ["sms-canary.io"],
+                "email_jit_provisioning": "RESTRICTED",
+            },
+        )
+        org_id = created["organization"]["organization_id"]
+        updated = api.put(f"/v1/b2b/organizations/{org_id}", json={"mfa_policy": "REQUIRED_FOR_ALL"})
+        assert updated.status_code == 200, updated.text
+
+        stopped = post(
+            "/v1/b2b/discovery/intermediate_sessions/exchange",
+            {"intermediate_session_token": discovery_ist("nurse@sms-canary.io"), "organization_id": org_id},
+        )
+        keep("stopped at MFA", stopped)
+        member_id, ist = stopped["member_id"], stopped["intermediate_session_token"]
+        post(
+            "/v1/b2b/otps/sms/send",
+            {
+                "organization_id": org_id,
+                "member_id": member_id,
+                "mfa_phone_number": phone,
+                "intermediate_session_token": ist,
+            },
+        )
+        text = newest_text(phone, 1)
+        codes["spent SMS code"] = text["codes"][0]
+        canaries["spent SMS text"] = text["body"]
+        done = post(
+            "/v1/b2b/otps/sms/authenticate",
+            {
+                "organization_id": org_id,
+                "member_id": member_id,
+                "code": text["codes"][0],
+                "intermediate_session_token": ist,
+            },
+        )
+        keep("SMS MFA", done)
+        # The next login sends a code by itself; it is never used, so it stays stored (pending).
+        again = post(
+            "/v1/b2b/discovery/intermediate_sessions/exchange",
+            {"intermediate_session_token": discovery_ist("nurse@sms-canary.io"), "organization_id": org_id},
+        )
+        keep("second login", again)
+        pending = newest_text(phone, 2)
+        codes["pending SMS code"] = pending["codes"][0]
+        canaries["pending SMS text"] = pending["body"]
+    server.stop()
+
+    def bare(haystack: str) -> list[str]:
+        alone = {label: re.compile(rf"(?<![0-9A-Za-z]){code}(?![0-9A-Za-z])") for label, code in codes.items()}
+        return [label for label, pattern in alone.items() if pattern.search(haystack)]
+
+    dump = dump_database(server.database_url)
+    assert phone in dump and org_id in dump, "the dump lacks the member's phone: the scan would prove nothing"
+    assert leaked(canaries, dump) == [], "plaintext SMS secrets in the database"
+    assert bare(dump) == [], "a plaintext SMS code in the database"
+    log = server.log_path.read_text(errors="replace")
+    assert leaked(canaries, log) == [] and bare(log) == [], "plaintext SMS secrets in the server log"

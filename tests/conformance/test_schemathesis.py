@@ -53,6 +53,9 @@ OPERATION_IDS = [
     "api_b2b_otp_v1_b2b_otp_email_discovery_Authenticate",
     "api_b2b_otp_v1_b2b_otp_email_LoginOrSignup",
     "api_b2b_otp_v1_b2b_otp_email_Authenticate",
+    "api_b2b_otp_v1_b2b_otp_sms_Send",
+    "api_b2b_otp_v1_b2b_otp_sms_Authenticate",
+    "api_organization_v1_organizations_members_DeleteMFAPhoneNumber",
 ]
 
 # Checks that contradict Stytch's real behaviour, which Tenantry reproduces on purpose:

@@ -345,6 +345,38 @@ def _otp_authenticate(w: World) -> None:
     _ok(w.p1.post("/v1/b2b/otps/email/authenticate", json={**body, "organization_id": w.a.org_id}))
 
 
+def _error_type(resp: httpx.Response, allowed: tuple[int, ...]) -> str:
+    _refused(resp, allowed)
+    return resp.json()["error_type"]
+
+
+def _sms_send(w: World) -> None:
+    # The error types show the refusal came from the tenant boundary, not from B's member lacking
+    # something; nothing may be linked to B's member either way (the snapshot comparison).
+    body = {"organization_id": w.b.org_id, "member_id": w.b.member_id, "mfa_phone_number": "+12015550111"}
+    assert _error_type(w.p2.post("/v1/b2b/otps/sms/send", json=body), (404,)) == "organization_not_found"
+    with_a_token = {**body, "session_token": w.a.admin_token}
+    assert _error_type(w.p1.post("/v1/b2b/otps/sms/send", json=with_a_token), (404,)) == "session_not_found"
+    in_a = {**body, "organization_id": w.a.org_id}
+    assert _error_type(w.p1.post("/v1/b2b/otps/sms/send", json=in_a), (404,)) == "member_not_found"
+
+
+def _sms_authenticate(w: World) -> None:
+    body = {"organization_id": w.b.org_id, "member_id": w.b.member_id, "code": "123456"}
+    body["session_token"] = w.b.member_token
+    assert _error_type(w.p2.post("/v1/b2b/otps/sms/authenticate", json=body), (404,)) == "organization_not_found"
+    in_a = {**body, "organization_id": w.a.org_id}
+    assert _error_type(w.p1.post("/v1/b2b/otps/sms/authenticate", json=in_a), (404,)) == "member_not_found"
+
+
+def _sms_delete_phone(w: World) -> None:
+    url = f"/v1/b2b/organizations/{w.b.org_id}/members/mfa_phone_numbers/{w.b.member_id}"
+    assert _error_type(w.p1.delete(url, headers=w.as_a_admin()), (404,)) == "organization_not_found"
+    assert _error_type(w.p2.delete(url), (404,)) == "organization_not_found"
+    in_a = f"/v1/b2b/organizations/{w.a.org_id}/members/mfa_phone_numbers/{w.b.member_id}"
+    assert _error_type(w.p1.delete(in_a, headers=w.as_a_admin()), (404,)) == "member_not_found"
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/b2b/organizations/search"): _org_search,
     ("GET", ORG): _org_get,
@@ -370,6 +402,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/b2b/discovery/intermediate_sessions/exchange"): _ist_exchange,
     ("POST", "/v1/b2b/otps/email/login_or_signup"): _otp_login_or_signup,
     ("POST", "/v1/b2b/otps/email/authenticate"): _otp_authenticate,
+    ("POST", "/v1/b2b/otps/sms/send"): _sms_send,
+    ("POST", "/v1/b2b/otps/sms/authenticate"): _sms_authenticate,
+    ("DELETE", "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}"): _sms_delete_phone,
     # Last: it gives project 2 an organization with B's slug, which _org_get must not see yet.
     ("POST", "/v1/b2b/organizations"): _org_create,
 }
