@@ -47,6 +47,14 @@ class DeadLetter:
     created_at: datetime
 
 
+def _ascii_domain(domain: str) -> str:
+    # Headers on the wire are ASCII: an internationalised sender domain goes in its IDNA form.
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "tenantry.localhost"
+
+
 def queue(
     conn: Connection,
     clock: Clock,
@@ -66,7 +74,7 @@ def queue(
         outbox.insert().values(
             id=mail_id,
             project_id=project_id,
-            message_id=f"<{mail_id}@{message_domain}>",
+            message_id=f"<{mail_id}@{_ascii_domain(message_domain)}>",
             to_address=to,
             subject=subject,
             text_body=text,
