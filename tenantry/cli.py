@@ -18,10 +18,12 @@ from tenantry.email.cli import mail_app, projects_update
 from tenantry.email.delivery import delivery_policy
 from tenantry.otps import settings as otp_settings
 from tenantry.projects import service as projects
+from tenantry.sandbox.cli import sandbox_app
 
 app = typer.Typer(help="Tenantry: a self-hosted server that speaks Stytch's B2B API.", no_args_is_help=True)
 projects_app = typer.Typer(help="Manage projects (tenants of this server).", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")
+projects_app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(mail_app, name="mail")
 projects_app.command("update")(projects_update)
 

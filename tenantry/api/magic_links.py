@@ -10,6 +10,7 @@ from tenantry.api.models import Request
 from tenantry.magic_links import service as magic_links
 from tenantry.rbac.acting_member import acting_member
 from tenantry.rbac.policy import session_roles
+from tenantry.sandbox import values as sandbox
 
 
 class Invite(Request):
@@ -111,8 +112,11 @@ def authenticate(call: Call, body: Authenticate) -> dict[str, Any]:
         session_duration_minutes=body.session_duration_minutes,
         session_custom_claims=body.session_custom_claims,
     )
+    # Stytch's sandbox session carries no roles (its SDK test suites rely on that).
+    sandboxed = sandbox.is_sandbox_organization(call.project, outcome.organization.organization_id)
+    roles = [] if sandboxed else session_roles(outcome.member.roles)
     return {
-        **wire.auth_outcome(outcome, session_roles(outcome.member.roles)),
+        **wire.auth_outcome(outcome, roles),
         "method_id": outcome.member.email_id,
         "reset_sessions": False,
         "organization_id": outcome.organization.organization_id,

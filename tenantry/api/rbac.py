@@ -11,6 +11,7 @@ from tenantry.organizations import store as organizations
 from tenantry.organizations.models import Organization
 from tenantry.rbac.org_roles import set_custom_roles, validate_org_roles
 from tenantry.rbac.policy import project_policy
+from tenantry.sandbox import values as sandbox
 
 
 class PolicyRolePermission(Request):
@@ -45,6 +46,9 @@ def _organization(call: Call) -> Organization:
 
 
 def organization_policy(call: Call, _body: None) -> dict[str, Any]:
+    if sandbox.is_sandbox_organization(call.project, call.path_params["organization_id"]):
+        # The SDKs fetch this during a local authorization check of a sandbox session JWT.
+        return {"org_policy": {"roles": []}}
     return {"org_policy": {"roles": list(_organization(call).custom_roles)}}
 
 

@@ -29,6 +29,9 @@ from tenantry.otps import companion
 from tenantry.projects.service import Project
 from tenantry.rbac.acting_member import ActingMember, authorize
 from tenantry.rbac.policy import validate_roles
+from tenantry.sandbox import fixtures as sandbox_fixtures
+from tenantry.sandbox import pins as sandbox_pins
+from tenantry.sandbox import values as sandbox
 from tenantry.sessions import service as sessions
 
 INVITE_DEFAULT_MINUTES = 10080
@@ -76,7 +79,9 @@ def invite(
     mail_domain: str,
     public_url: str,
 ) -> tuple[Member, Organization]:
-    org = _organization(conn, project, organization_reference)
+    # Stytch's sandbox values: the request is checked as usual, then answered without any mail.
+    sandboxed = sandbox.is_organization_send(project, organization_reference, email_address)
+    org = sandbox_fixtures.organization(project) if sandboxed else _organization(conn, project, organization_reference)
     authorize(actor, organization_id=org.organization_id, resource_id="stytch.member", action="create")
     if actor is not None and trusted_metadata is not None:
         raise errors.CannotUpdateTrustedMetadata()
@@ -103,6 +108,8 @@ def invite(
         validate_metadata(trusted_metadata, "trusted_metadata")
     if untrusted_metadata is not None:
         validate_metadata(untrusted_metadata, "untrusted_metadata")
+    if sandboxed:
+        return sandbox_fixtures.invited_member(project), org
     now = clock.now()
     existing = members.get_by_email(conn, project.project_id, org.organization_id, email)
     if existing is not None and existing.status == ACTIVE:
@@ -145,6 +152,7 @@ def invite(
         organization_id=org.organization_id,
         member_id=member.member_id,
         redirect_url=target,
+        pinned_token=sandbox_pins.pinned_magic_link_token(conn, project_id=project.project_id, email=email),
     )
     inviter = actor.member if actor is not None else None
     if inviter is None and invited_by_member_id:
@@ -188,7 +196,9 @@ def login_or_signup(
     mail_domain: str,
     public_url: str,
 ) -> LoginOrSignupResult:
-    org = _organization(conn, project, organization_reference)
+    # Stytch's sandbox values: the request is checked as usual, then answered without any mail.
+    sandboxed = sandbox.is_organization_send(project, organization_reference, email_address)
+    org = sandbox_fixtures.organization(project) if sandboxed else _organization(conn, project, organization_reference)
     email = normalise_email(email_address)
     login_url = redirects.resolve(
         project, login_redirect_url, invalid=errors.InvalidLoginRedirectUrl, missing=errors.NoLoginRedirectUrl
@@ -200,6 +210,8 @@ def login_or_signup(
     signup_minutes = _minutes(signup_expiration_minutes, LOGIN_DEFAULT_MINUTES, "signup_expiration_minutes")
     _locale(locale)
     challenge = pkce.validate_challenge(pkce_code_challenge) if pkce_code_challenge else None
+    if sandboxed:
+        return LoginOrSignupResult(sandbox_fixtures.member(project), org, False)
     admitted = email_login.admit(conn, clock, project=project, org=org, email=email, method="magic_link")
     member = admitted.member
     purpose, target, minutes = (
@@ -216,6 +228,7 @@ def login_or_signup(
         member_id=member.member_id,
         pkce_code_challenge=challenge,
         redirect_url=target,
+        pinned_token=sandbox_pins.pinned_magic_link_token(conn, project_id=project.project_id, email=email),
     )
     # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
     code = companion.code_for_link_mail(
@@ -259,6 +272,14 @@ def authenticate(
 ) -> AuthOutcome:
     sessions.session_duration(session_duration_minutes)
     sessions.custom_claims(session_custom_claims)
+    if sandbox.authenticates(project, token):
+        return sandbox_fixtures.authenticate(
+            conn,
+            clock,
+            project=project,
+            session_duration_minutes=session_duration_minutes,
+            session_custom_claims=session_custom_claims,
+        )
     spent = links.spend(
         conn,
         clock,

@@ -13,6 +13,8 @@ import secrets
 
 from sqlalchemy.engine import Connection
 
+from tenantry.sandbox import pins as sandbox_pins
+
 CODE_DIGITS = 6
 
 
@@ -22,6 +24,9 @@ def new_code(conn: Connection, *, project_id: str, email: str) -> str:
     It takes the project and the address because a test project may pin the code of a chosen
     address (the sandbox hooks in here); otherwise the code is uniform over 000000-999999.
     """
+    pinned = sandbox_pins.pinned_otp_code(conn, project_id=project_id, email=email)
+    if pinned is not None:
+        return pinned
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
