@@ -27,6 +27,7 @@ from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop, delivery_policy
 from tenantry.errors import TenantryError
 from tenantry.ids import new_request_id
+from tenantry.mfa import vault
 from tenantry.ratelimit.limiter import build_rate_limiter
 from tenantry.runtime import Runtime
 from tenantry.sms import wiring as sms_wiring
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    vault.configure_process_key(settings.mfa_key.get_secret_value() if settings.mfa_key else None)
     rate_limiter = build_rate_limiter(settings, engine, clock)
     runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter)
     backend = _backend(settings)

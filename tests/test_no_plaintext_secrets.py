@@ -333,3 +333,112 @@ def test_no_sms_code_appears_in_the_database_or_the_log(server):
     assert bare(dump) == [], "a plaintext SMS code in the database"
     log = server.log_path.read_text(errors="replace")
     assert leaked(canaries, log) == [] and bare(log) == [], "plaintext SMS secrets in the server log"
+
+
+def test_no_totp_secret_or_recovery_code_appears_in_the_database_or_the_log(server):
+    """MFA: TOTP secrets (one verified, one left unverified) and recovery codes (issued, rotated
+    out, spent, still unused) are stored only sealed (AES-GCM) or as keyed digests; the sessions
+    they complete are digests too. None appears in the database dump or the server log."""
+    import pyotp
+
+    canaries: dict[str, str] = {}
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = api.post(path, json=body)
+        assert resp.status_code == 200, f"{path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def keep(label: str, body: dict[str, Any]) -> None:
+        for key in ("intermediate_session_token", "session_token", "session_jwt"):
+            if body.get(key):
+                canaries[f"{label} {key}"] = body[key]
+
+    def secrets_of(label: str, enrolment: dict[str, Any]) -> None:
+        canaries[f"{label} TOTP secret"] = enrolment["secret"]
+        for i, code in enumerate(enrolment["recovery_codes"]):
+            canaries[f"{label} recovery code {i}"] = code
+            canaries[f"{label} recovery code {i} undashed"] = code.replace("-", "")
+
+    def discovery_ist(email: str) -> str:
+        already = len(server.mailbox(email))
+        post(
+            "/v1/b2b/magic_links/email/discovery/send", {"email_address": email, "discovery_redirect_url": REDIRECT_URL}
+        )
+        token = server.latest_link_token(email, count=already + 1)
+        return post("/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token})[
+            "intermediate_session_token"
+        ]
+
+    def settle() -> None:
+        left = 30 - time.time() % 30
+        if left < 4:
+            time.sleep(left + 0.2)
+
+    with server.client() as api:
+        created = post(
+            "/v1/b2b/discovery/organizations/create",
+            {
+                "intermediate_session_token": discovery_ist("admin@totp-canary.io"),
+                "organization_name": "TOTP Canary",
+                "organization_slug": "totp-canary",
+                "email_allowed_domains": ["totp-canary.io"],
+                "email_jit_provisioning": "RESTRICTED",
+                "mfa_policy": "REQUIRED_FOR_ALL",
+            },
+        )
+        keep("create", created)
+        org_id, member_id = created["organization"]["organization_id"], created["member_id"]
+        ist = created["intermediate_session_token"]
+        enrolment = post(
+            "/v1/b2b/totp", {"organization_id": org_id, "member_id": member_id, "intermediate_session_token": ist}
+        )
+        secrets_of("verified", enrolment)
+        settle()
+        done = post(
+            "/v1/b2b/totp/authenticate",
+            {
+                "organization_id": org_id,
+                "member_id": member_id,
+                "code": pyotp.TOTP(enrolment["secret"]).now(),
+                "intermediate_session_token": ist,
+            },
+        )
+        keep("TOTP", done)
+        fetched = api.get(f"/v1/b2b/recovery_codes/{org_id}/{member_id}").json()
+        assert fetched["recovery_codes"] == enrolment["recovery_codes"]
+        rotated = post("/v1/b2b/recovery_codes/rotate", {"organization_id": org_id, "member_id": member_id})
+        secrets_of("rotated", {"secret": enrolment["secret"], "recovery_codes": rotated["recovery_codes"]})
+        recovered = post(
+            "/v1/b2b/recovery_codes/recover",
+            {
+                "organization_id": org_id,
+                "member_id": member_id,
+                "recovery_code": rotated["recovery_codes"][0],
+                "session_token": done["session_token"],
+            },
+        )
+        keep("recovery", recovered)
+        # A colleague starts enrolling and never finishes: that secret is stored too.
+        joined = post(
+            "/v1/b2b/discovery/intermediate_sessions/exchange",
+            {"intermediate_session_token": discovery_ist("nurse@totp-canary.io"), "organization_id": org_id},
+        )
+        keep("colleague", joined)
+        pending = post(
+            "/v1/b2b/totp",
+            {
+                "organization_id": org_id,
+                "member_id": joined["member_id"],
+                "intermediate_session_token": joined["intermediate_session_token"],
+            },
+        )
+        secrets_of("unverified", pending)
+    server.stop()
+
+    assert len(canaries) >= 60, sorted(canaries)
+    dump = dump_database(server.database_url)
+    assert enrolment["totp_registration_id"] in dump and "v1." in dump, "no sealed TOTP row: the scan proves nothing"
+    assert leaked(canaries, dump) == [], "plaintext MFA secrets in the database"
+    assert leaked(canaries, dump.lower()) == [] and leaked(canaries, dump.upper()) == [], "MFA secrets, case changed"
+    log = server.log_path.read_text(errors="replace")
+    assert leaked(canaries, log) == [], "plaintext MFA secrets in the server log"

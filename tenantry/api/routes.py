@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from tenantry.api import discovery, magic_links, models, otps, rbac, sessions, sms
 from tenantry.api import members as members_api
+from tenantry.api import mfa as mfa_api
 from tenantry.api import organizations as organizations_api
 from tenantry.api.endpoint import api
 from tenantry.ratelimit.rules import SendLimit
@@ -130,6 +131,33 @@ ROUTES = [
         "/v1/b2b/otps/email/authenticate",
         api(otps.authenticate, otps.Authenticate, prepare=otps.attempt),
         methods=["POST"],
+    ),
+    # -- MFA: TOTP, recovery codes --------------------------------------------------------
+    Route("/v1/b2b/totp", api(mfa_api.create_totp, mfa_api.TotpCreate), methods=["POST"]),
+    Route(
+        "/v1/b2b/totp/authenticate",
+        api(mfa_api.authenticate_totp, mfa_api.TotpAuthenticate, prepare=mfa_api.count_totp_attempt),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/recovery_codes/rotate",
+        api(mfa_api.rotate_recovery_codes, mfa_api.RecoveryCodesRotate),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/recovery_codes/recover",
+        api(mfa_api.recover, mfa_api.RecoveryCodesRecover, prepare=mfa_api.count_recovery_attempt),
+        methods=["POST"],
+    ),
+    Route(
+        "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+        api(mfa_api.get_recovery_codes, write=False),
+        methods=["GET"],
+    ),
+    Route(
+        "/v1/b2b/organizations/{organization_id}/members/{member_id}/totp",
+        api(mfa_api.delete_totp),
+        methods=["DELETE"],
     ),
     Route("/v1/b2b/rbac/policy", api(rbac.policy, write=False), methods=["GET"]),
     Route(

@@ -7,7 +7,7 @@ change themselves; a member of another organization is answered as if nothing ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -27,6 +27,7 @@ from tenantry.rbac.acting_member import ActingMember, authorize
 from tenantry.rbac.policy import validate_roles
 from tenantry.search import decode_cursor, encode_cursor, page_limit, parse_query
 from tenantry.sessions import service as sessions
+from tenantry.sms.phone import normalise_phone
 
 MEMBER = "stytch.member"
 SELF = "stytch.self"
@@ -39,9 +40,13 @@ FIELD_ACTIONS: dict[str, tuple[str, bool]] = {
     "untrusted_metadata": ("update.info.untrusted-metadata", True),
     "is_breakglass": ("update.settings.is-breakglass", False),
     "roles": ("update.settings.roles", False),
+    "mfa_phone_number": ("update.info.mfa-phone", True),
+    "mfa_enrolled": ("update.settings.mfa-enrolled", True),
+    "default_mfa_method": ("update.settings.default-mfa-method", True),
 }
-# Fields Tenantry does not store (no MFA phone, TOTP or passwords yet): refused, not dropped.
-UNSUPPORTED_FIELDS = ("mfa_phone_number", "default_mfa_method", "email_address", "unlink_email")
+# Fields Tenantry does not store (no passwords, no email changes yet): refused, not dropped.
+UNSUPPORTED_FIELDS = ("email_address", "unlink_email")
+MFA_METHODS = ("sms_otp", "totp")
 
 
 def _organization(conn: Connection, project_id: str, reference: str, actor: ActingMember | None) -> Organization:
@@ -75,8 +80,16 @@ def _refuse_unsupported(fields: dict[str, Any], names: tuple[str, ...] = UNSUPPO
     for name in names:
         if fields.get(name):
             raise errors.InvalidArgument(f"{name} is not supported by this server.")
-    if fields.get("mfa_enrolled"):
-        raise errors.InvalidArgument("mfa_enrolled is not supported by this server.")
+
+
+def _default_mfa_method(member: Member, method: str) -> str:
+    """Only a method the member has an active factor of may be their default."""
+    if method not in MFA_METHODS:
+        raise errors.InvalidMfaDefaultMethod()
+    has_factor = member.totp_registration_id if method == "totp" else member.mfa_phone_number
+    if not has_factor:
+        raise errors.DefaultMfaMemberMissingFactor()
+    return method
 
 
 # -- create / get --------------------------------------------------------------------------------
@@ -95,7 +108,7 @@ def create(
     authorize(actor, organization_id=org.organization_id, resource_id=MEMBER, action="create")
     if actor is not None and "trusted_metadata" in fields:
         raise errors.CannotUpdateTrustedMetadata()
-    _refuse_unsupported(fields, ("mfa_phone_number",))
+    phone = normalise_phone(fields["mfa_phone_number"]) if fields.get("mfa_phone_number") else ""
     email = normalise_email(fields["email_address"])
     if store.get_by_email(conn, project_id, org.organization_id, email) is not None:
         # A deleted member with this email comes back through reactivation, not creation.
@@ -118,7 +131,10 @@ def create(
         untrusted_metadata=validation.validate_metadata(fields.get("untrusted_metadata") or {}, "untrusted_metadata"),
         is_breakglass=bool(fields.get("is_breakglass", False)),
         external_id=external_id,
+        mfa_enrolled=bool(fields.get("mfa_enrolled", False)),
     )
+    # A phone given here is the member's MFA phone, unverified until an SMS code proves it.
+    member = replace(member, mfa_phone_number=phone)
     try:
         with conn.begin_nested():
             store.insert(conn, member)
@@ -195,8 +211,11 @@ def update(
         "is_breakglass": member.is_breakglass,
         "roles": member.roles,
         "external_id": member.external_id,
+        "mfa_phone_number": member.mfa_phone_number,
+        "mfa_enrolled": member.mfa_enrolled,
+        "default_mfa_method": member.default_mfa_method,
     }
-    for name in ("name", "untrusted_metadata", "is_breakglass", "roles", "external_id"):
+    for name in current:
         if name in fields and fields[name] != current[name]:
             _authorize_field(actor, org, member, name)
 
@@ -218,6 +237,7 @@ def update(
     if "external_id" in fields:
         given = fields["external_id"]
         values["external_id"] = _external_id(conn, org, given, member.member_id) if given else None
+    values.update(_mfa_changes(member, fields))
     if values:
         values["updated_at"] = clock.now()
         try:
@@ -228,6 +248,22 @@ def update(
     updated = store.get(conn, project_id, member.member_id)
     assert updated is not None
     return updated, org
+
+
+def _mfa_changes(member: Member, fields: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if fields.get("mfa_phone_number"):
+        phone = normalise_phone(fields["mfa_phone_number"])
+        if member.mfa_phone_number and phone != member.mfa_phone_number:
+            # Stytch: a member's number is replaced only after deleting the current one.
+            raise errors.DuplicateMemberPhoneNumberForMember()
+        if phone != member.mfa_phone_number:
+            values.update(mfa_phone_number=phone, mfa_phone_number_verified=False)
+    if "mfa_enrolled" in fields:
+        values["mfa_enrolled"] = fields["mfa_enrolled"]
+    if fields.get("default_mfa_method"):
+        values["default_mfa_method"] = _default_mfa_method(member, fields["default_mfa_method"])
+    return values
 
 
 def delete(

@@ -72,9 +72,18 @@ def check_member_may_use_mfa(member: Member) -> None:
         raise errors.ActionAvailableOnlyForActiveMembers()
 
 
-def validate_enrollment_choice(set_mfa_enrollment: str | None) -> None:
+def validate_options(
+    *,
+    session_duration_minutes: int | None,
+    session_custom_claims: dict[str, Any] | None,
+    set_mfa_enrollment: str | None = None,
+) -> None:
+    """The request's own options, checked before any code is (a malformed request spends
+    nothing)."""
     if set_mfa_enrollment is not None and set_mfa_enrollment not in ENROLLMENT_CHOICES:
         raise errors.InvalidArgument("set_mfa_enrollment must be one of enroll, unenroll.")
+    sessions.session_duration(session_duration_minutes)
+    sessions.custom_claims(session_custom_claims)
 
 
 def complete_with_second_factor(
@@ -94,9 +103,11 @@ def complete_with_second_factor(
     set_default_mfa: bool = False,
 ) -> Completion:
     check_member_may_use_mfa(member)
-    validate_enrollment_choice(set_mfa_enrollment)
-    sessions.session_duration(session_duration_minutes)
-    sessions.custom_claims(session_custom_claims)
+    validate_options(
+        session_duration_minutes=session_duration_minutes,
+        session_custom_claims=session_custom_claims,
+        set_mfa_enrollment=set_mfa_enrollment,
+    )
     if intermediate_session_token and (session_token or session_jwt):
         raise errors.TooManySessionArguments()
     member = _apply_member_choices(conn, clock, organization, member, method, set_mfa_enrollment, set_default_mfa)

@@ -21,7 +21,13 @@ from tenantry.clock import Clock, rfc3339
 from tenantry.members.models import Member
 from tenantry.mfa import attempts, context
 from tenantry.mfa import store as mfa_store
-from tenantry.mfa.complete import Completion, check_member_may_use_mfa, complete_with_second_factor, second_factor
+from tenantry.mfa.complete import (
+    Completion,
+    check_member_may_use_mfa,
+    complete_with_second_factor,
+    second_factor,
+    validate_options,
+)
 from tenantry.mfa.vault import Vault
 from tenantry.organizations.models import Organization
 
@@ -129,6 +135,7 @@ def recover(
     org, member = context.target(conn, project_id, organization_reference, member_reference)
     check_member_may_use_mfa(member)
     context.require_method(org, METHOD)
+    validate_options(session_duration_minutes=session_duration_minutes, session_custom_claims=session_custom_claims)
     code = recovery_code.strip().lower()
     if not CODE_RE.fullmatch(code):
         raise errors.InvalidRecoveryCode()

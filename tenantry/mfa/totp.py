@@ -29,7 +29,13 @@ from tenantry.members import store as members
 from tenantry.members.models import Member
 from tenantry.mfa import attempts, context, recovery
 from tenantry.mfa import store as mfa_store
-from tenantry.mfa.complete import Completion, check_member_may_use_mfa, complete_with_second_factor, second_factor
+from tenantry.mfa.complete import (
+    Completion,
+    check_member_may_use_mfa,
+    complete_with_second_factor,
+    second_factor,
+    validate_options,
+)
 from tenantry.mfa.vault import Vault
 from tenantry.organizations.models import Organization
 from tenantry.rbac.acting_member import ActingMember, authorize
@@ -168,6 +174,11 @@ def authenticate(
     org, member = context.target(conn, project_id, organization_reference, member_reference)
     check_member_may_use_mfa(member)
     context.require_method(org, METHOD)
+    validate_options(
+        session_duration_minutes=session_duration_minutes,
+        session_custom_claims=session_custom_claims,
+        set_mfa_enrollment=set_mfa_enrollment,
+    )
     code = code.strip()
     if not CODE_RE.fullmatch(code):
         raise errors.InvalidTotpCode()

@@ -3,6 +3,7 @@ organization's requirements, otherwise an intermediate session that says what is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -10,10 +11,12 @@ from sqlalchemy.engine import Connection
 from tenantry.clock import Clock
 from tenantry.discovery.models import AuthOutcome
 from tenantry.members.models import Member
+from tenantry.mfa.vault import process_vault
 from tenantry.organizations.models import Organization
 from tenantry.sessions import requirements
 from tenantry.sessions import service as sessions
 from tenantry.sessions.models import IntermediateSession
+from tenantry.sms import service as sms
 
 
 def enter_organization(
@@ -26,11 +29,17 @@ def enter_organization(
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
     spent_ist: tuple[IntermediateSession, str] | None = None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     """``spent_ist`` is an IST the caller already consumed in this transaction: when the
     requirements are not met it is released and handed back (Stytch returns the same IST);
-    otherwise a fresh IST bound to the organization carries the factors forward."""
+    otherwise a fresh IST bound to the organization carries the factors forward.
+
+    When only MFA is missing and the member has an MFA phone, the SMS code is sent right away
+    (in ``locale``), as Stytch does, and ``mfa_required.secondary_auth_initiated`` says so."""
     needs = requirements.evaluate(organization, factors, member)
+    if needs.primary_required is None and needs.mfa_required is not None:
+        needs = _start_sms(conn, clock, needs, member, organization, locale)
     if not needs.satisfied:
         if spent_ist is not None:
             ist, token = spent_ist
@@ -55,3 +64,19 @@ def enter_organization(
         claims=session_custom_claims,
     )
     return AuthOutcome(member, organization, issued, "", needs)
+
+
+def _start_sms(
+    conn: Connection,
+    clock: Clock,
+    needs: requirements.Requirements,
+    member: Member,
+    organization: Organization,
+    locale: str | None,
+) -> requirements.Requirements:
+    if not member.mfa_phone_number or "sms_otp" not in requirements.allowed_mfa_methods(organization):
+        return needs
+    sms.queue_passcode(
+        conn, clock, process_vault(conn), member=member, phone_number=member.mfa_phone_number, locale=locale
+    )
+    return replace(needs, mfa_required={**(needs.mfa_required or {}), "secondary_auth_initiated": "sms_otp"})

@@ -56,6 +56,12 @@ OPERATION_IDS = [
     "api_b2b_otp_v1_b2b_otp_sms_Send",
     "api_b2b_otp_v1_b2b_otp_sms_Authenticate",
     "api_organization_v1_organizations_members_DeleteMFAPhoneNumber",
+    "api_b2b_totp_v1_Create",
+    "api_b2b_totp_v1_Authenticate",
+    "api_b2b_recovery_codes_v1_Get",
+    "api_b2b_recovery_codes_v1_Rotate",
+    "api_b2b_recovery_codes_v1_Recover",
+    "api_organization_v1_organizations_members_DeleteTOTP",
 ]
 
 # Checks that contradict Stytch's real behaviour, which Tenantry reproduces on purpose:

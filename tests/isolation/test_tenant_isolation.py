@@ -377,6 +377,51 @@ def _sms_delete_phone(w: World) -> None:
     assert _error_type(w.p1.delete(in_a, headers=w.as_a_admin()), (404,)) == "member_not_found"
 
 
+def _mfa_body_routes(w: World, path: str, extra: dict[str, Any]) -> None:
+    """TOTP and recovery-code routes name the organization and member in the body: another
+    project finds neither, and B's member is not found under A's organization."""
+    body = {"organization_id": w.b.org_id, "member_id": w.b.member_id, **extra}
+    assert _error_type(w.p2.post(path, json=body), (404,)) == "organization_not_found"
+    in_a = {**body, "organization_id": w.a.org_id}
+    assert _error_type(w.p1.post(path, json=in_a), (404,)) == "member_not_found"
+
+
+def _totp_create(w: World) -> None:
+    _mfa_body_routes(w, "/v1/b2b/totp", {})
+    # A's session cannot enrol B's member (and enrolling nothing changes B: the snapshot).
+    body = {"organization_id": w.b.org_id, "member_id": w.b.member_id, "session_token": w.a.admin_token}
+    assert _error_type(w.p1.post("/v1/b2b/totp", json=body), (404,)) == "session_not_found"
+
+
+def _totp_authenticate(w: World) -> None:
+    _mfa_body_routes(w, "/v1/b2b/totp/authenticate", {"code": "123456", "session_token": w.a.admin_token})
+
+
+def _recovery_rotate(w: World) -> None:
+    _mfa_body_routes(w, "/v1/b2b/recovery_codes/rotate", {})
+
+
+def _recovery_recover(w: World) -> None:
+    _mfa_body_routes(
+        w, "/v1/b2b/recovery_codes/recover", {"recovery_code": "abcd-efgh-ijkl", "session_token": w.a.admin_token}
+    )
+
+
+def _recovery_get(w: World) -> None:
+    url = f"/v1/b2b/recovery_codes/{w.b.org_id}/{w.b.member_id}"
+    assert _error_type(w.p2.get(url), (404,)) == "organization_not_found"
+    in_a = f"/v1/b2b/recovery_codes/{w.a.org_id}/{w.b.member_id}"
+    assert _error_type(w.p1.get(in_a), (404,)) == "member_not_found"
+
+
+def _totp_delete(w: World) -> None:
+    url = f"/v1/b2b/organizations/{w.b.org_id}/members/{w.b.member_id}/totp"
+    assert _error_type(w.p1.delete(url, headers=w.as_a_admin()), (404,)) == "organization_not_found"
+    assert _error_type(w.p2.delete(url), (404,)) == "organization_not_found"
+    in_a = f"/v1/b2b/organizations/{w.a.org_id}/members/{w.b.member_id}/totp"
+    assert _error_type(w.p1.delete(in_a, headers=w.as_a_admin()), (404,)) == "member_not_found"
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/b2b/organizations/search"): _org_search,
     ("GET", ORG): _org_get,
@@ -405,6 +450,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/b2b/otps/sms/send"): _sms_send,
     ("POST", "/v1/b2b/otps/sms/authenticate"): _sms_authenticate,
     ("DELETE", "/v1/b2b/organizations/{organization_id}/members/mfa_phone_numbers/{member_id}"): _sms_delete_phone,
+    ("POST", "/v1/b2b/totp"): _totp_create,
+    ("POST", "/v1/b2b/totp/authenticate"): _totp_authenticate,
+    ("POST", "/v1/b2b/recovery_codes/rotate"): _recovery_rotate,
+    ("POST", "/v1/b2b/recovery_codes/recover"): _recovery_recover,
+    ("GET", "/v1/b2b/recovery_codes/{organization_id}/{member_id}"): _recovery_get,
+    ("DELETE", f"{MEMBER}/totp"): _totp_delete,
     # Last: it gives project 2 an organization with B's slug, which _org_get must not see yet.
     ("POST", "/v1/b2b/organizations"): _org_create,
 }
