@@ -15,6 +15,12 @@ from tenantry.ratelimit.rules import SendLimit
 
 # Every route that sends an email or SMS declares it, so it is rate-limited (tenantry.ratelimit).
 SENDS_EMAIL = SendLimit(channel="email", recipient=attrgetter("email_address"))
+# Without mfa_phone_number the code goes to the member's enrolled number: counted per member.
+SENDS_SMS = SendLimit(
+    channel="sms",
+    recipient=attrgetter("mfa_phone_number"),
+    fallback=lambda body: f"{body.organization_id}/{body.member_id}",
+)
 
 ROUTES = [
     # -- organizations and members ---------------------------------------------------------
@@ -174,7 +180,7 @@ ROUTES = [
     Route("/v1/b2b/sessions/revoke", api(sessions.revoke, sessions.Revoke), methods=["POST"]),
     Route("/v1/b2b/sessions/exchange", api(sessions.exchange, sessions.Exchange), methods=["POST"]),
     # -- SMS OTP (a second factor) -----------------------------------------------------------
-    Route("/v1/b2b/otps/sms/send", api(sms.send, sms.Send), methods=["POST"]),
+    Route("/v1/b2b/otps/sms/send", api(sms.send, sms.Send, limit=SENDS_SMS), methods=["POST"]),
     Route(
         "/v1/b2b/otps/sms/authenticate",
         api(sms.authenticate, sms.Authenticate, prepare=sms.attempt),

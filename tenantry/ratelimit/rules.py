@@ -59,6 +59,8 @@ class SendLimit:
 
     channel: Channel
     recipient: Callable[[Any], str | None]
+    # Whom to count when the body names no recipient, as an SMS to the member's enrolled number.
+    fallback: Callable[[Any], str] | None = None
 
     @property
     def scope(self) -> Scope:
@@ -67,5 +69,5 @@ class SendLimit:
     def recipient_key(self, body: Any) -> str | None:
         value = self.recipient(body)
         if not value:
-            return None
+            return f"fallback:{self.fallback(body)}" if self.fallback is not None else None
         return _normalise_email(value) if self.channel == "email" else _normalise_phone(value)

@@ -69,3 +69,7 @@ def test_recipients_are_normalised_per_channel() -> None:
     assert SendLimit("email", lambda b: b.email_address).recipient_key(Body()) == "someone@clinic.com"
     assert SendLimit("sms", lambda b: b.phone_number).recipient_key(Body()) == "+14155550100"
     assert SendLimit("sms", lambda b: None).recipient_key(Body()) is None
+    # No number in the body: counted under the fallback, never mixed up with a number.
+    assert (
+        SendLimit("sms", lambda b: None, fallback=lambda b: "org/member").recipient_key(Body()) == "fallback:org/member"
+    )

@@ -25,6 +25,9 @@ from tenantry.db.engine import normalise_url
 DISCOVERY_SEND = "/v1/b2b/magic_links/email/discovery/send"
 LOGIN_OR_SIGNUP = "/v1/b2b/magic_links/email/login_or_signup"
 INVITE = "/v1/b2b/magic_links/email/invite"
+OTP_DISCOVERY_SEND = "/v1/b2b/otps/email/discovery/send"
+OTP_LOGIN_OR_SIGNUP = "/v1/b2b/otps/email/login_or_signup"
+SMS_SEND = "/v1/b2b/otps/sms/send"
 TOO_MANY = {
     "status_code": 429,
     "error_type": "too_many_requests",
@@ -127,6 +130,10 @@ def test_per_email_limit_answers_known_and_unknown_emails_alike(
     assert_too_many(unknown[-1], 60)
     # Only three mails went out to each address.
     assert len(server.wait_for_mail("nobody@clinic.com", count=3)) == 3
+    # Each refusal is logged as an event a metrics exporter can count, without the address.
+    log = server.log_path.read_text()
+    assert log.count('"event": "rate_limited", "scope": "email"') == 2, log
+    assert "nobody@clinic.com" not in log
 
     # The official SDK surfaces it as Stytch's error.
     with pytest.raises(StytchError) as caught:
@@ -138,7 +145,7 @@ def test_per_email_limit_answers_known_and_unknown_emails_alike(
 def test_every_send_route_counts_against_the_same_recipient(
     server_factory: Callable[..., Any], counters: dict[str, str]
 ) -> None:
-    server = start(server_factory, counters, email="3/60s")
+    server = start(server_factory, counters, email="5/60s")
     email = "staff@clinic.com"
     with server.client() as client:
         org_id = new_org(client, "staff-clinic")
@@ -148,6 +155,10 @@ def test_every_send_route_counts_against_the_same_recipient(
                 LOGIN_OR_SIGNUP, json={"organization_id": org_id, "email_address": email}
             ),
             "discovery_send": lambda: discovery_send(client, email),
+            "otp_discovery_send": lambda: client.post(OTP_DISCOVERY_SEND, json={"email_address": email}),
+            "otp_login_or_signup": lambda: client.post(
+                OTP_LOGIN_OR_SIGNUP, json={"organization_id": org_id, "email_address": email}
+            ),
         }
         first = {name: call() for name, call in calls.items()}
         again = {name: call() for name, call in calls.items()}
@@ -275,6 +286,31 @@ def test_counters_never_store_the_email_or_address(
     for key in keys:
         assert re.fullmatch(r"[a-f0-9]{64}", key.split(":")[-1]), key
         assert "private" not in key and "127.0.0.1" not in key and server.project_id not in key
+
+
+@LANES
+def test_sms_sends_are_limited_per_phone_number(server_factory: Callable[..., Any], counters: dict[str, str]) -> None:
+    server = start(server_factory, counters, phone="2/60s")
+    with server.client() as client:
+        org_id = new_org(client, "sms-clinic")
+        members = []
+        for email in ("first@clinic.com", "second@clinic.com"):
+            created = client.post(f"/v1/b2b/organizations/{org_id}/members", json={"email_address": email})
+            assert created.status_code == 200, created.text
+            members.append(created.json()["member_id"])
+
+        def sms(member_id: str, number: str) -> httpx.Response:
+            body = {"organization_id": org_id, "member_id": member_id, "mfa_phone_number": number}
+            return client.post(SMS_SEND, json=body)
+
+        # One number, written two ways.
+        first = [sms(members[0], "+14155550100"), sms(members[0], "+1 415-555-0100")]
+        # Another member cannot be used to text that number again.
+        again = sms(members[1], "+14155550100")
+        other = sms(members[1], "+14155550199")
+    assert statuses(first) == [200, 200], [r.text for r in first]
+    assert_too_many(again, 60)
+    assert other.status_code == 200, other.text
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -13,6 +13,9 @@ KNOWN_SEND_ROUTES = {
     "/v1/b2b/magic_links/email/discovery/send",
     "/v1/b2b/magic_links/email/login_or_signup",
     "/v1/b2b/magic_links/email/invite",
+    "/v1/b2b/otps/email/discovery/send",
+    "/v1/b2b/otps/email/login_or_signup",
+    "/v1/b2b/otps/sms/send",
 }
 
 
