@@ -97,5 +97,6 @@ def exchange(call: Call, body: models.IntermediateSessionExchange) -> dict[str, 
             organization_reference=body.organization_id,
             session_duration_minutes=body.session_duration_minutes,
             session_custom_claims=body.session_custom_claims,
+            locale=body.locale,
         )
     )

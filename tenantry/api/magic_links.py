@@ -111,6 +111,7 @@ def authenticate(call: Call, body: Authenticate) -> dict[str, Any]:
         intermediate_session_token=body.intermediate_session_token,
         session_duration_minutes=body.session_duration_minutes,
         session_custom_claims=body.session_custom_claims,
+        locale=body.locale,
     )
     # Stytch's sandbox session carries no roles (its SDK test suites rely on that).
     sandboxed = sandbox.is_sandbox_organization(call.project, outcome.organization.organization_id)

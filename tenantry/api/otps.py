@@ -129,6 +129,7 @@ def authenticate(call: Call, body: Authenticate) -> dict[str, Any]:
         intermediate_session_token=body.intermediate_session_token,
         session_duration_minutes=body.session_duration_minutes,
         session_custom_claims=body.session_custom_claims,
+        locale=body.locale,
     )
     return {
         **wire.auth_outcome(outcome, session_roles(outcome.member.roles)),

@@ -103,6 +103,7 @@ def exchange(call: Call, body: Exchange) -> dict[str, Any]:
         session_jwt=body.session_jwt,
         session_duration_minutes=body.session_duration_minutes,
         session_custom_claims=body.session_custom_claims,
+        locale=body.locale,
     )
     return wire.auth_outcome(outcome, session_roles(outcome.member.roles))
 

@@ -304,6 +304,7 @@ def exchange_intermediate_session(
     organization_reference: str,
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     ist = _spend_intermediate_session(conn, clock, project, intermediate_session_token)
     sessions.session_duration(session_duration_minutes)
@@ -328,6 +329,7 @@ def exchange_intermediate_session(
         organization=org,
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
+        locale=locale,
     )
 
 
@@ -361,6 +363,7 @@ def _enter(
     organization: Organization,
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     return enter_organization(
         conn,
@@ -371,4 +374,5 @@ def _enter(
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
         spent_ist=(ist, ist_token),
+        locale=locale,
     )

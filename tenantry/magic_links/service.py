@@ -269,6 +269,7 @@ def authenticate(
     intermediate_session_token: str | None,
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     sessions.session_duration(session_duration_minutes)
     sessions.custom_claims(session_custom_claims)
@@ -305,4 +306,5 @@ def authenticate(
         intermediate_session_token=intermediate_session_token,
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
+        locale=locale,
     )

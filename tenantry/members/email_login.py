@@ -83,6 +83,7 @@ def complete(
     intermediate_session_token: str | None,
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     """The member proved their email with ``factor_type`` (``magic_link`` or ``email_otp``).
 
@@ -123,4 +124,5 @@ def complete(
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
         spent_ist=spent_ist,
+        locale=locale,
     )

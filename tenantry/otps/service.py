@@ -207,6 +207,7 @@ def authenticate(
     intermediate_session_token: str | None,
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     if not attempt.matched:
         raise errors.OtpCodeNotFound()
@@ -237,4 +238,5 @@ def authenticate(
         intermediate_session_token=intermediate_session_token,
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
+        locale=locale,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from tenantry import errors
 from tenantry.clock import Clock
 from tenantry.discovery.models import AuthOutcome
 from tenantry.members.models import Member
@@ -16,6 +17,7 @@ from tenantry.organizations.models import Organization
 from tenantry.sessions import requirements
 from tenantry.sessions import service as sessions
 from tenantry.sessions.models import IntermediateSession
+from tenantry.sms import messages
 from tenantry.sms import service as sms
 
 
@@ -76,7 +78,12 @@ def _start_sms(
 ) -> requirements.Requirements:
     if not member.mfa_phone_number or "sms_otp" not in requirements.allowed_mfa_methods(organization):
         return needs
+    try:
+        sms_locale: str | None = messages.validate_locale(locale)
+    except errors.InvalidArgument:
+        # A locale the texts are not written in falls back to the default: the login proceeds.
+        sms_locale = None
     sms.queue_passcode(
-        conn, clock, process_vault(conn), member=member, phone_number=member.mfa_phone_number, locale=locale
+        conn, clock, process_vault(conn), member=member, phone_number=member.mfa_phone_number, locale=sms_locale
     )
     return replace(needs, mfa_required={**(needs.mfa_required or {}), "secondary_auth_initiated": "sms_otp"})

@@ -155,6 +155,7 @@ def exchange(
     session_jwt: str | None,
     session_duration_minutes: int | None,
     session_custom_claims: dict[str, Any] | None,
+    locale: str | None = None,
 ) -> AuthOutcome:
     """Enter another organization as the same person, with the factors of the current session.
 
@@ -186,4 +187,5 @@ def exchange(
         factors=factors,
         session_duration_minutes=session_duration_minutes,
         session_custom_claims=session_custom_claims,
+        locale=locale,
     )

@@ -63,7 +63,11 @@ def test_login_sends_the_sms_code_and_listing_does_not(server):
         held = post(
             api,
             "/v1/b2b/discovery/intermediate_sessions/exchange",
-            {"intermediate_session_token": again["intermediate_session_token"], "organization_id": org_id},
+            {
+                "intermediate_session_token": again["intermediate_session_token"],
+                "organization_id": org_id,
+                "locale": "es",
+            },
         )
         assert held["member_authenticated"] is False and held["session_token"] == ""
         assert held["mfa_required"] == {
@@ -74,6 +78,26 @@ def test_login_sends_the_sms_code_and_listing_does_not(server):
         while not texts(server, PHONE) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(texts(server, PHONE)) == 1
+        assert "código de verificación" in texts(server, PHONE)[0]["body"]  # the exchange's locale
+
+        # Session exchange from another organization texts too; a locale the texts are not
+        # written in falls back to English rather than failing the login.
+        elsewhere = post(
+            api,
+            "/v1/b2b/discovery/organizations/create",
+            {"intermediate_session_token": login(server, api, "admin@clinic.com")["intermediate_session_token"]},
+        )
+        switched = post(
+            api,
+            "/v1/b2b/sessions/exchange",
+            {"organization_id": org_id, "session_token": elsewhere["session_token"], "locale": "ja"},
+        )
+        assert switched["member_authenticated"] is False
+        assert switched["mfa_required"]["secondary_auth_initiated"] == "sms_otp"
+        deadline = time.monotonic() + 15
+        while len(texts(server, PHONE)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "verification code" in texts(server, PHONE)[0]["body"]
 
         # Restricting the organization to TOTP: the phone is neither offered nor texted.
         api.put(f"/v1/b2b/organizations/{org_id}", json={"mfa_methods": "RESTRICTED", "allowed_mfa_methods": ["totp"]})
@@ -85,4 +109,4 @@ def test_login_sends_the_sms_code_and_listing_does_not(server):
         )
         assert restricted["mfa_required"] == {}
         time.sleep(1)
-        assert len(texts(server, PHONE)) == 1
+        assert len(texts(server, PHONE)) == 2
