@@ -78,17 +78,22 @@ def claim_due(conn: Connection, clock: Clock, *, limit: int = 20) -> list[Outgoi
             .where(sms_outbox.c.id == row.id, sms_outbox.c.status == "queued", free)
             .values(lease_until=now + timedelta(seconds=LEASE_SECONDS), attempts=sms_outbox.c.attempts + 1)
         )
-        if result.rowcount == 1 and row.body_sealed is not None:
-            claimed.append(
-                OutgoingSms(
-                    id=row.id,
-                    project_id=row.project_id,
-                    to_number=row.to_number,
-                    sealed_body=row.body_sealed,
-                    created_at=as_utc(row.created_at),
-                    attempts=row.attempts + 1,
-                )
+        if result.rowcount != 1:
+            continue
+        if row.body_sealed is None:
+            # Nothing left to send (the body is gone): retrying could never succeed.
+            conn.execute(sms_outbox.update().where(sms_outbox.c.id == row.id).values(status="dead", lease_until=None))
+            continue
+        claimed.append(
+            OutgoingSms(
+                id=row.id,
+                project_id=row.project_id,
+                to_number=row.to_number,
+                sealed_body=row.body_sealed,
+                created_at=as_utc(row.created_at),
+                attempts=row.attempts + 1,
             )
+        )
     return claimed
 
 

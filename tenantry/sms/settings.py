@@ -25,7 +25,9 @@ class SmsSettings(BaseSettings):
     # The sender: an E.164 number, or a Twilio Messaging Service SID (MG...).
     sender: str | None = Field(default=None, validation_alias="TENANTRY_SMS_FROM")
     dev_outbox_dir: Path = Path(".tenantry/sms")
-    timeout_seconds: float = Field(default=15.0, gt=0)
+    # At most half the outbox lease (60 s): a send is cut off before another worker may take over
+    # the message, so a slow provider cannot make one text go out twice.
+    timeout_seconds: float = Field(default=15.0, gt=0, le=30)
 
     @model_validator(mode="after")
     def _sender_with_url(self) -> SmsSettings:
