@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from tenantry import errors
-from tenantry.clock import Clock, rfc3339
+from tenantry.clock import Clock
 from tenantry.members import store as members
 from tenantry.members.models import ACTIVE, Member
 from tenantry.organizations.models import Organization
@@ -224,7 +224,3 @@ def _apply_member_choices(
         return member
     members.change(conn, member.project_id, member.member_id, {**values, "updated_at": clock.now()})
     return members.get(conn, member.project_id, member.member_id) or member
-
-
-def now_rfc3339(clock: Clock) -> str:
-    return rfc3339(clock.now()) or ""
