@@ -93,9 +93,7 @@ class InvalidPhoneNumberCountryCode(BadRequest):
 
 class DuplicateMemberPhoneNumberForMember(BadRequest):
     error_type = "duplicate_member_phone_number_for_member"
-    error_message = (
-        "The member already has a different MFA phone number; delete it before sending to a new one."
-    )
+    error_message = "The member already has a different MFA phone number; delete it before sending to a new one."
 
 
 class NoAssociatedSessionPassedIn(BadRequest):
@@ -428,6 +426,7 @@ class CannotUpdateTrustedMetadata(Unauthorized):
         "cannot be written when acting as a member (X-Stytch-Member-Session headers)."
     )
 
+
 # -- MFA: policy, TOTP, recovery codes (error_types from Stytch's catalogue) --------------------
 
 
@@ -439,8 +438,7 @@ class ActionAvailableOnlyForActiveMembers(BadRequest):
 class ActionAvailableOnlyOncePrimaryAuthenticationIsMet(BadRequest):
     error_type = "action_available_only_once_primary_authentication_is_met"
     error_message = (
-        "You must complete the primary authentication requirements for an organization before "
-        "completing an MFA flow."
+        "You must complete the primary authentication requirements for an organization before completing an MFA flow."
     )
 
 

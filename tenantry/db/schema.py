@@ -329,9 +329,7 @@ email_otps = sa.Table(
 project_otp_settings = sa.Table(
     "project_otp_settings",
     metadata,
-    sa.Column(
-        "project_id", sa.String(64), sa.ForeignKey("projects.project_id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("project_id", sa.String(64), sa.ForeignKey("projects.project_id", ondelete="CASCADE"), primary_key=True),
     sa.Column("hmac_key", sa.String(64), nullable=False),
     sa.Column("code_in_magic_link_email", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("created_at", Timestamp, nullable=False),

@@ -91,9 +91,7 @@ def peek(conn: Connection, clock: Clock, token: str) -> LinkRecord | None:
     if row is None:
         return None
     usable = row.consumed_at is None and as_utc(row.expires_at) > clock.now()
-    return LinkRecord(
-        row.project_id, row.purpose, row.email_address, row.organization_id, row.redirect_url, usable
-    )
+    return LinkRecord(row.project_id, row.purpose, row.email_address, row.organization_id, row.redirect_url, usable)
 
 
 def spend(
