@@ -1,5 +1,5 @@
-from tenantry.cli import app
+from tenantry.cli import main
 
 # Guarded: uvicorn spawns worker processes, which re-import the main module.
 if __name__ == "__main__":
-    app(prog_name="tenantry")
+    main()

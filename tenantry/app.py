@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tenantry.api import errors as api_errors
 from tenantry.api.routes import ROUTES
 from tenantry.clock import Clock, SystemClock
-from tenantry.config import Settings
+from tenantry.config import Settings, load_settings
 from tenantry.db.engine import create_engine
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop, delivery_policy
@@ -85,7 +85,7 @@ def _backend(settings: Settings) -> MailBackend:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     vault.configure_process_key(settings.mfa_key.get_secret_value() if settings.mfa_key else None)
@@ -135,4 +135,4 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 def app_from_environment() -> Starlette:
     """Factory for uvicorn workers: each builds its own app from TENANTRY_* variables."""
-    return create_app(Settings())
+    return create_app(load_settings())

@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from tenantry.clock import SystemClock
-from tenantry.config import Settings
+from tenantry.config import Settings, SettingsError, load_settings
 from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
 from tenantry.email.cli import mail_app, projects_update
@@ -20,8 +20,14 @@ from tenantry.otps import settings as otp_settings
 from tenantry.projects import service as projects
 from tenantry.sandbox.cli import sandbox_app
 
-app = typer.Typer(help="Tenantry: a self-hosted server that speaks Stytch's B2B API.", no_args_is_help=True)
-projects_app = typer.Typer(help="Manage projects (tenants of this server).", no_args_is_help=True)
+app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Tenantry: a self-hosted server that speaks Stytch's B2B API.",
+    no_args_is_help=True,
+)
+projects_app = typer.Typer(
+    pretty_exceptions_show_locals=False, help="Manage projects (tenants of this server).", no_args_is_help=True
+)
 app.add_typer(projects_app, name="projects")
 projects_app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(mail_app, name="mail")
@@ -34,7 +40,7 @@ DatabaseUrl = Annotated[
 
 
 def _settings(database_url: str | None) -> Settings:
-    settings = Settings()
+    settings = load_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     return settings
@@ -173,3 +179,12 @@ def projects_otp(
         typer.echo(f"No project {project_id}.", err=True)
         raise typer.Exit(1)
     typer.echo(f"code_in_magic_link_email\t{'on' if enabled else 'off'}")
+
+
+def main() -> None:
+    """The ``tenantry`` command: a settings mistake is one line on stderr, not a traceback."""
+    try:
+        app(prog_name="tenantry")
+    except SettingsError as exc:
+        typer.echo(f"tenantry: {exc}", err=True)
+        raise SystemExit(2) from None

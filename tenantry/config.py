@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantry.ratelimit.client_ip import IPNetwork, parse_networks
@@ -61,3 +61,19 @@ class Settings(BaseSettings):
     @property
     def dev_mailbox_enabled(self) -> bool:
         return self.mode == "development" and not self.smtp_url
+
+
+class SettingsError(RuntimeError):
+    """Invalid ``TENANTRY_*`` settings, described without their values (some are secrets)."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value names the variable and the rule, never the
+    value itself, which pydantic's own message would echo (a short TENANTRY_MFA_KEY included)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TENANTRY_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

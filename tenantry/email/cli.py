@@ -9,14 +9,18 @@ import typer
 from sqlalchemy.engine import Engine
 
 from tenantry.clock import SystemClock, rfc3339
-from tenantry.config import Settings
+from tenantry.config import load_settings
 from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
 from tenantry.email import dkim_keys, outbox, sender
 from tenantry.errors import InvalidEmail
 from tenantry.members.emails import normalise_email
 
-mail_app = typer.Typer(help="Outgoing mail: delivery state, dead letters, DKIM and DNS.", no_args_is_help=True)
+mail_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Outgoing mail: delivery state, dead letters, DKIM and DNS.",
+    no_args_is_help=True,
+)
 
 DatabaseUrl = Annotated[
     str | None,
@@ -25,7 +29,7 @@ DatabaseUrl = Annotated[
 
 
 def _engine(database_url: str | None) -> Engine:
-    engine = create_engine(database_url or Settings().database_url)
+    engine = create_engine(database_url or load_settings().database_url)
     upgrade(engine)
     return engine
 

@@ -9,13 +9,14 @@ import typer
 from sqlalchemy.engine import Engine
 
 from tenantry.clock import SystemClock, rfc3339
-from tenantry.config import Settings
+from tenantry.config import load_settings
 from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
 from tenantry.projects import service as projects
 from tenantry.sandbox import pins
 
 sandbox_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
     help="Sandbox values of test projects: pin an email OTP code or magic-link token for an address.",
     no_args_is_help=True,
 )
@@ -29,7 +30,7 @@ Email = Annotated[str, typer.Option("--email", help="The address the pinned valu
 
 
 def _engine(database_url: str | None) -> Engine:
-    settings = Settings()
+    settings = load_settings()
     engine = create_engine(database_url or settings.database_url)
     upgrade(engine)
     return engine
