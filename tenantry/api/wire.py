@@ -112,7 +112,9 @@ def _requirements(req: Requirements) -> dict[str, Any]:
     if req.primary_required is not None:
         body["primary_required"] = req.primary_required
     if req.mfa_required is not None:
-        body["mfa_required"] = req.mfa_required
+        # Stytch sends both keys: member_options null until the member enrols a second factor,
+        # secondary_auth_initiated null unless this very call texted a code.
+        body["mfa_required"] = {"member_options": None, "secondary_auth_initiated": None, **req.mfa_required}
     return body
 
 
