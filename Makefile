@@ -7,7 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-PYTEST_ARGS ?=
+# Tests mostly wait on real servers, so one pytest worker per core halves the run.
+PYTEST_ARGS ?= -n auto
 
 NODE_DIR   := tests/node
 NODE_STAMP := $(if $(wildcard $(NODE_DIR)/package.json),$(NODE_DIR)/node_modules/.tenantry-stamp)
