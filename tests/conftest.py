@@ -16,7 +16,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ports import free_port
 
 REDIRECT_URL = "http://localhost:3000/authenticate"
 STARTUP_TIMEOUT = 60.0
@@ -45,12 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def postgres_required() -> bool:
     return os.environ.get("TENANTRY_REQUIRE_POSTGRES") == "1" or os.environ.get("CI", "").lower() == "true"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from mailtest import DkimKey, Sink, SmtpServer, follow_link, free_port, run_cli
+from mailtest import DkimKey, Sink, SmtpServer, follow_link, run_cli
+from ports import free_port
 
 
 @pytest.fixture

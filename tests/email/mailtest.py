@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,12 +24,6 @@ from aiosmtpd.controller import Controller
 
 # The first test project's default redirect URL (as tests/conftest.py's REDIRECT_URL).
 REDIRECT_URL = "http://localhost:3000/authenticate"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Sink:

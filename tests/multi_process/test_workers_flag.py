@@ -6,19 +6,17 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from ports import free_port
 
 
 def test_serve_with_two_workers(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = tmp_path / "server.log"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}, "PYTHONUNBUFFERED": "1"}
     env["TENANTRY_DEV_MAILBOX_DIR"] = str(tmp_path / "mailbox")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,21 +17,16 @@ from pathlib import Path
 
 import pytest
 import redis
+from ports import free_port
 
 
 def _redis_required() -> bool:
     return os.environ.get("TENANTRY_REQUIRE_REDIS") == "1" or os.environ.get("CI", "").lower() == "true"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self, binary: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="tenantry-redis-"))
         self.log = self.tmp / "redis.log"
         # Running as root is fine for redis-server; nothing is written but its log.
