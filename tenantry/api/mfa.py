@@ -27,7 +27,9 @@ class TotpCreate(Request):
     session_jwt: str | None = None
 
 
-class TotpAuthenticate(Request):
+class SecondFactorAuthenticate(Request):
+    """``totp/authenticate`` and ``otps/sms/authenticate`` take the same body."""
+
     organization_id: str
     member_id: str
     code: str
@@ -39,6 +41,9 @@ class TotpAuthenticate(Request):
     set_mfa_enrollment: str | None = None
     set_default_mfa: bool | None = None
     telemetry_id: str | None = None
+
+
+TotpAuthenticate = SecondFactorAuthenticate
 
 
 class RecoveryCodesRotate(Request):
@@ -58,7 +63,7 @@ class RecoveryCodesRecover(Request):
     telemetry_id: str | None = None
 
 
-def _vault(call: Call) -> Vault:
+def vault_of(call: Call) -> Vault:
     key = call.runtime.settings.mfa_key
     return Vault.load(call.conn, key.get_secret_value() if key is not None else None)
 
@@ -67,7 +72,8 @@ def _member_org(member: Member, org: Organization) -> dict[str, Any]:
     return {"member_id": member.member_id, "member": wire.member(member), "organization": wire.organization(org)}
 
 
-def _session(completion: Completion) -> dict[str, Any]:
+def session_response(completion: Completion) -> dict[str, Any]:
+    """The answer of every route that completes a second factor (TOTP, SMS, recovery codes)."""
     issued = completion.issued
     return {
         **_member_org(completion.member, completion.organization),
@@ -85,7 +91,7 @@ def create_totp(call: Call, body: TotpCreate) -> dict[str, Any]:
     enrolment = totp.create(
         call.conn,
         call.runtime.clock,
-        _vault(call),
+        vault_of(call),
         project_id=call.project.project_id,
         organization_reference=body.organization_id,
         member_reference=body.member_id,
@@ -111,7 +117,7 @@ def authenticate_totp(call: Call, body: TotpAuthenticate) -> dict[str, Any]:
     completion = totp.authenticate(
         call.conn,
         call.runtime.clock,
-        _vault(call),
+        vault_of(call),
         project_id=call.project.project_id,
         organization_reference=body.organization_id,
         member_reference=body.member_id,
@@ -124,7 +130,7 @@ def authenticate_totp(call: Call, body: TotpAuthenticate) -> dict[str, Any]:
         set_mfa_enrollment=body.set_mfa_enrollment,
         set_default_mfa=bool(body.set_default_mfa),
     )
-    return _session(completion)
+    return session_response(completion)
 
 
 def _codes(codes: recovery.Codes) -> dict[str, Any]:
@@ -135,7 +141,7 @@ def get_recovery_codes(call: Call, _body: None) -> dict[str, Any]:
     return _codes(
         recovery.get(
             call.conn,
-            _vault(call),
+            vault_of(call),
             project_id=call.project.project_id,
             organization_reference=call.path_params["organization_id"],
             member_reference=call.path_params["member_id"],
@@ -148,7 +154,7 @@ def rotate_recovery_codes(call: Call, body: RecoveryCodesRotate) -> dict[str, An
         recovery.rotate(
             call.conn,
             call.runtime.clock,
-            _vault(call),
+            vault_of(call),
             project_id=call.project.project_id,
             organization_reference=body.organization_id,
             member_reference=body.member_id,
@@ -164,7 +170,7 @@ def recover(call: Call, body: RecoveryCodesRecover) -> dict[str, Any]:
     result = recovery.recover(
         call.conn,
         call.runtime.clock,
-        _vault(call),
+        vault_of(call),
         project_id=call.project.project_id,
         organization_reference=body.organization_id,
         member_reference=body.member_id,
@@ -175,7 +181,7 @@ def recover(call: Call, body: RecoveryCodesRecover) -> dict[str, Any]:
         session_duration_minutes=body.session_duration_minutes,
         session_custom_claims=body.session_custom_claims,
     )
-    return {**_session(result.completion), "recovery_codes_remaining": result.recovery_codes_remaining}
+    return {**session_response(result.completion), "recovery_codes_remaining": result.recovery_codes_remaining}
 
 
 def delete_totp(call: Call, _body: None) -> dict[str, Any]:

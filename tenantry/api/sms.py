@@ -13,11 +13,10 @@ from typing import Any
 from tenantry import errors
 from tenantry.api import wire
 from tenantry.api.endpoint import Call
+from tenantry.api.mfa import SecondFactorAuthenticate, session_response, vault_of
 from tenantry.api.models import Request
 from tenantry.api.organizations import actor_of
 from tenantry.mfa.complete import complete_with_second_factor
-from tenantry.mfa.vault import Vault
-from tenantry.rbac.policy import session_roles
 from tenantry.sms import service as sms
 from tenantry.sms.settings import sms_available
 from tenantry.sms.store import Attempt
@@ -33,23 +32,7 @@ class Send(Request):
     session_jwt: str | None = None
 
 
-class Authenticate(Request):
-    organization_id: str
-    member_id: str
-    code: str
-    intermediate_session_token: str | None = None
-    session_token: str | None = None
-    session_jwt: str | None = None
-    session_duration_minutes: int | None = None
-    session_custom_claims: dict[str, Any] | None = None
-    set_mfa_enrollment: str | None = None
-    set_default_mfa: bool | None = None
-    telemetry_id: str | None = None
-
-
-def vault_of(call: Call) -> Vault:
-    key = call.runtime.settings.mfa_key
-    return Vault.load(call.conn, key.get_secret_value() if key else None)
+Authenticate = SecondFactorAuthenticate
 
 
 def _member_org(target: sms.Target) -> dict[str, Any]:
@@ -117,16 +100,7 @@ def authenticate(call: Call, body: Authenticate) -> dict[str, Any]:
         set_mfa_enrollment=body.set_mfa_enrollment,
         set_default_mfa=bool(body.set_default_mfa),
     )
-    return {
-        "member_id": done.member.member_id,
-        "member": wire.member(done.member),
-        "organization": wire.organization(done.organization),
-        "session_token": done.issued.session_token,
-        "session_jwt": done.issued.session_jwt,
-        "member_session": wire.member_session(
-            done.issued.session, roles=session_roles(done.member.roles), organization_slug=done.organization.slug
-        ),
-    }
+    return session_response(done)
 
 
 def delete_phone_number(call: Call, _body: None) -> dict[str, Any]:
