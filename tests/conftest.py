@@ -298,13 +298,18 @@ class TenantryServer:
                     healthy = httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
                 except httpx.HTTPError:
                     healthy = False
-            if healthy and self.project_id and self.secret:
+            # Something else may answer on the port (another test session's server): only our own
+            # log line proves that this process bound it.
+            if healthy and self.project_id and self.secret and self._listening():
                 return
             time.sleep(0.05)
         raise RuntimeError(
             f"tenantry serve not ready after {STARTUP_TIMEOUT}s (healthy={healthy}, "
             f"credentials={'yes' if self.secret else 'no'}):\n{self.log_tail()}"
         )
+
+    def _listening(self) -> bool:
+        return f"Uvicorn running on {self.base_url} " in self.log_path.read_text(errors="replace")
 
     def _parse_credentials(self) -> None:
         if self.project_id and self.secret:
