@@ -72,7 +72,7 @@ def invite(call: Call, body: Invite) -> dict[str, Any]:
         mail_domain=call.runtime.mail_domain,
         public_url=call.runtime.settings.public_url,
     )
-    return {"member_id": member.member_id, "member": wire.member(member), "organization": wire.organization(org)}
+    return wire.member_and_organization(member, org)
 
 
 def login_or_signup(call: Call, body: LoginOrSignup) -> dict[str, Any]:
@@ -92,10 +92,8 @@ def login_or_signup(call: Call, body: LoginOrSignup) -> dict[str, Any]:
         public_url=call.runtime.settings.public_url,
     )
     return {
-        "member_id": result.member.member_id,
+        **wire.member_and_organization(result.member, result.organization),
         "member_created": result.member_created,
-        "member": wire.member(result.member),
-        "organization": wire.organization(result.organization),
     }
 
 

@@ -9,8 +9,6 @@ from tenantry.api.endpoint import Call
 from tenantry.api.models import Request
 from tenantry.api.organizations import actor_of, results_metadata
 from tenantry.members import service
-from tenantry.members.models import Member
-from tenantry.organizations.models import Organization
 
 
 class MemberCreate(Request):
@@ -48,10 +46,6 @@ class MemberSearch(Request):
     query: dict[str, Any] | None = None
 
 
-def _member_org(member: Member, org: Organization) -> dict[str, Any]:
-    return {"member_id": member.member_id, "member": wire.member(member), "organization": wire.organization(org)}
-
-
 def create(call: Call, body: MemberCreate) -> dict[str, Any]:
     member, org = service.create(
         call.conn,
@@ -61,7 +55,7 @@ def create(call: Call, body: MemberCreate) -> dict[str, Any]:
         fields=body.model_dump(exclude_unset=True),
         actor=actor_of(call),
     )
-    return _member_org(member, org)
+    return wire.member_and_organization(member, org)
 
 
 def get(call: Call, _body: None) -> dict[str, Any]:
@@ -72,7 +66,7 @@ def get(call: Call, _body: None) -> dict[str, Any]:
         member_id=call.query.get("member_id"),
         email_address=call.query.get("email_address"),
     )
-    return _member_org(member, org)
+    return wire.member_and_organization(member, org)
 
 
 def update(call: Call, body: MemberUpdate) -> dict[str, Any]:
@@ -85,7 +79,7 @@ def update(call: Call, body: MemberUpdate) -> dict[str, Any]:
         fields=body.model_dump(exclude_unset=True, exclude={"preserve_existing_sessions"}),
         actor=actor_of(call),
     )
-    return _member_org(member, org)
+    return wire.member_and_organization(member, org)
 
 
 def delete(call: Call, _body: None) -> dict[str, Any]:
@@ -109,7 +103,7 @@ def reactivate(call: Call, _body: None) -> dict[str, Any]:
         member_reference=call.path_params["member_id"],
         actor=actor_of(call),
     )
-    return _member_org(member, org)
+    return wire.member_and_organization(member, org)
 
 
 def search(call: Call, body: MemberSearch) -> dict[str, Any]:
@@ -136,4 +130,4 @@ def dangerously_get(call: Call, _body: None) -> dict[str, Any]:
         member_id=call.path_params["member_id"],
         include_deleted=call.query.get("include_deleted", "").lower() == "true",
     )
-    return _member_org(member, org)
+    return wire.member_and_organization(member, org)

@@ -10,11 +10,9 @@ from tenantry.api import wire
 from tenantry.api.endpoint import Call
 from tenantry.api.models import Request
 from tenantry.api.organizations import actor_of
-from tenantry.members.models import Member
 from tenantry.mfa import recovery, totp
 from tenantry.mfa.complete import Completion
 from tenantry.mfa.vault import Vault
-from tenantry.organizations.models import Organization
 from tenantry.rbac.policy import session_roles
 
 
@@ -68,15 +66,11 @@ def vault_of(call: Call) -> Vault:
     return Vault.load(call.conn, key.get_secret_value() if key is not None else None)
 
 
-def _member_org(member: Member, org: Organization) -> dict[str, Any]:
-    return {"member_id": member.member_id, "member": wire.member(member), "organization": wire.organization(org)}
-
-
 def session_response(completion: Completion) -> dict[str, Any]:
     """The answer of every route that completes a second factor (TOTP, SMS, recovery codes)."""
     issued = completion.issued
     return {
-        **_member_org(completion.member, completion.organization),
+        **wire.member_and_organization(completion.member, completion.organization),
         "session_token": issued.session_token,
         "session_jwt": issued.session_jwt,
         "member_session": wire.member_session(
@@ -101,7 +95,7 @@ def create_totp(call: Call, body: TotpCreate) -> dict[str, Any]:
         session_jwt=body.session_jwt,
     )
     return {
-        **_member_org(enrolment.member, enrolment.organization),
+        **wire.member_and_organization(enrolment.member, enrolment.organization),
         "totp_registration_id": enrolment.totp_registration_id,
         "secret": enrolment.secret,
         "qr_code": enrolment.qr_code,
@@ -134,7 +128,7 @@ def authenticate_totp(call: Call, body: TotpAuthenticate) -> dict[str, Any]:
 
 
 def _codes(codes: recovery.Codes) -> dict[str, Any]:
-    return {**_member_org(codes.member, codes.organization), "recovery_codes": codes.recovery_codes}
+    return {**wire.member_and_organization(codes.member, codes.organization), "recovery_codes": codes.recovery_codes}
 
 
 def get_recovery_codes(call: Call, _body: None) -> dict[str, Any]:
@@ -193,4 +187,4 @@ def delete_totp(call: Call, _body: None) -> dict[str, Any]:
         member_reference=call.path_params["member_id"],
         actor=actor_of(call),
     )
-    return _member_org(member, org)
+    return wire.member_and_organization(member, org)

@@ -96,10 +96,8 @@ def login_or_signup(call: Call, body: LoginOrSignup) -> dict[str, Any]:
         mail_domain=call.runtime.mail_domain,
     )
     return {
-        "member_id": result.member.member_id,
+        **wire.member_and_organization(result.member, result.organization),
         "member_created": result.member_created,
-        "member": wire.member(result.member),
-        "organization": wire.organization(result.organization),
     }
 
 

@@ -35,14 +35,6 @@ class Send(Request):
 Authenticate = SecondFactorAuthenticate
 
 
-def _member_org(target: sms.Target) -> dict[str, Any]:
-    return {
-        "member_id": target.member.member_id,
-        "member": wire.member(target.member),
-        "organization": wire.organization(target.organization),
-    }
-
-
 def send(call: Call, body: Send) -> dict[str, Any]:
     target = sms.send(
         call.conn,
@@ -58,7 +50,7 @@ def send(call: Call, body: Send) -> dict[str, Any]:
         session_jwt=body.session_jwt,
         sms_available=sms_available(call.runtime.settings),
     )
-    return _member_org(target)
+    return wire.member_and_organization(target.member, target.organization)
 
 
 def attempt(call: Call, body: Authenticate) -> Attempt:
@@ -112,4 +104,4 @@ def delete_phone_number(call: Call, _body: None) -> dict[str, Any]:
         member_reference=call.path_params["member_id"],
         actor=actor_of(call),
     )
-    return _member_org(target)
+    return wire.member_and_organization(target.member, target.organization)

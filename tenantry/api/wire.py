@@ -90,6 +90,11 @@ def member(m: Member) -> dict[str, Any]:
     return body
 
 
+def member_and_organization(m: Member, org: Organization) -> dict[str, Any]:
+    """The body of every route that answers with one member of one organization."""
+    return {"member_id": m.member_id, "member": member(m), "organization": organization(org)}
+
+
 def member_session(session: MemberSession, *, roles: list[str], organization_slug: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "member_session_id": session.member_session_id,
