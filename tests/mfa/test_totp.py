@@ -70,14 +70,15 @@ def enrol(api: httpx.Client, org_id: str, member_id: str, session_token: str) ->
     return created
 
 
+def ids_of(clinic: dict[str, Any]) -> tuple[str, str, str]:
+    """Organization id, admin member id and admin session token of a ``new_clinic`` answer."""
+    return clinic["organization"]["organization_id"], clinic["member_id"], clinic["session_token"]
+
+
 def test_codes_within_one_step_work_once_and_never_after_a_newer_one(server):
     with server.client() as api:
         clinic = new_clinic(server, api)
-        org_id, member_id, token = (
-            clinic["organization"]["organization_id"],
-            clinic["member_id"],
-            clinic["session_token"],
-        )
+        org_id, member_id, token = ids_of(clinic)
         created = post(api, "/v1/b2b/totp", {"organization_id": org_id, "member_id": member_id, "session_token": token})
         secret = created["secret"]
         assert pyotp.parse_uri(f"otpauth://totp/x?secret={secret}").secret == secret
@@ -110,11 +111,7 @@ def test_codes_within_one_step_work_once_and_never_after_a_newer_one(server):
 def test_five_attempts_then_429_even_under_concurrency(server):
     with server.client() as api:
         clinic = new_clinic(server, api)
-        org_id, member_id, token = (
-            clinic["organization"]["organization_id"],
-            clinic["member_id"],
-            clinic["session_token"],
-        )
+        org_id, member_id, token = ids_of(clinic)
         secret = post(api, "/v1/b2b/totp", {"organization_id": org_id, "member_id": member_id, "session_token": token})[
             "secret"
         ]
@@ -153,11 +150,7 @@ def test_five_attempts_then_429_even_under_concurrency(server):
 def test_an_unverified_registration_expires_and_options_are_checked(server):
     with server.client() as api:
         clinic = new_clinic(server, api)
-        org_id, member_id, token = (
-            clinic["organization"]["organization_id"],
-            clinic["member_id"],
-            clinic["session_token"],
-        )
+        org_id, member_id, token = ids_of(clinic)
         base = {"organization_id": org_id, "member_id": member_id}
         assert error_of(api.post("/v1/b2b/totp", json={**base, "expiration_minutes": 4})) == (400, "invalid_argument")
         assert error_of(api.post("/v1/b2b/totp", json={**base, "expiration_minutes": 1441})) == (
@@ -235,11 +228,7 @@ def test_organization_mfa_settings_are_validated_and_restrict_methods(server):
 def test_member_level_enrolment_and_default_method(server):
     with server.client() as api:
         clinic = new_clinic(server, api)
-        org_id, member_id, token = (
-            clinic["organization"]["organization_id"],
-            clinic["member_id"],
-            clinic["session_token"],
-        )
+        org_id, member_id, token = ids_of(clinic)
         member_path = f"/v1/b2b/organizations/{org_id}/members/{member_id}"
         assert error_of(api.put(member_path, json={"default_mfa_method": "totp"})) == (
             400,
