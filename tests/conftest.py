@@ -225,8 +225,11 @@ class TenantryServer:
         secret: str | None = None,
         env: dict[str, str] | None = None,
         port: int | None = None,
+        workers: int = 1,
     ) -> None:
         self.host = "127.0.0.1"
+        # ``tenantry serve --workers N``: a uvicorn master process with N worker processes.
+        self.workers = workers
         self.port = port or free_port()
         self.base_url = f"http://{self.host}:{self.port}"
         self.database_url = database_url
@@ -270,6 +273,8 @@ class TenantryServer:
                 str(self.port),
                 "--database-url",
                 self.database_url,
+                "--workers",
+                str(self.workers),
             ],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -299,8 +304,8 @@ class TenantryServer:
                 except httpx.HTTPError:
                     healthy = False
             # Something else may answer on the port (another test session's server): only our own
-            # log line proves that this process bound it.
-            if healthy and self.project_id and self.secret and self._listening():
+            # log line proves that this process bound it. With workers, every one must be up.
+            if healthy and self.project_id and self.secret and self._listening() and self._workers_up():
                 return
             time.sleep(0.05)
         raise RuntimeError(
@@ -310,6 +315,12 @@ class TenantryServer:
 
     def _listening(self) -> bool:
         return f"Uvicorn running on {self.base_url} " in self.log_path.read_text(errors="replace")
+
+    def _workers_up(self) -> bool:
+        if self.workers == 1:
+            return True
+        text = self.log_path.read_text(errors="replace")
+        return text.count("Application startup complete") >= self.workers
 
     def _parse_credentials(self) -> None:
         if self.project_id and self.secret:
@@ -419,7 +430,7 @@ def link_token(link: str) -> str:
 def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., TenantryServer]]:
     """Start ``tenantry serve`` processes against this test's database.
 
-    ``server_factory(env=None, database_url=None, project_id=None, secret=None)``. A server that
+    ``server_factory(env=None, database_url=None, project_id=None, secret=None, workers=1)``. A server that
     finds the database already set up prints no credentials; it then takes the given ones, or
     those of the first server this factory started.
     """
@@ -431,6 +442,7 @@ def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., 
         database_url: str | None = None,
         project_id: str | None = None,
         secret: str | None = None,
+        workers: int = 1,
     ) -> TenantryServer:
         if project_id is None and started:
             project_id, secret = started[0].project_id, started[0].secret
@@ -440,6 +452,7 @@ def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., 
             project_id=project_id,
             secret=secret,
             env=env,
+            workers=workers,
         )
         started.append(srv)
         return srv.start()
