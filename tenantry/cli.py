@@ -17,6 +17,7 @@ from tenantry.db.migrate import upgrade
 from tenantry.email.cli import mail_app, projects_update
 from tenantry.email.delivery import delivery_policy
 from tenantry.otps import settings as otp_settings
+from tenantry.portal.audit.cli import audit_app
 from tenantry.projects import service as projects
 from tenantry.sandbox.cli import sandbox_app
 
@@ -31,6 +32,7 @@ projects_app = typer.Typer(
 app.add_typer(projects_app, name="projects")
 projects_app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(mail_app, name="mail")
+app.add_typer(audit_app, name="audit")
 projects_app.command("update")(projects_update)
 
 DatabaseUrl = Annotated[

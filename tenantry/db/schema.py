@@ -396,3 +396,62 @@ sms_outbox = sa.Table(
     sa.Column("sent_at", Timestamp, nullable=True),
     sa.Index("ix_sms_outbox_due", "status", "next_attempt_at"),
 )
+
+# The clinic portal's delegation audit log (migration 0010, tenantry.portal.audit): append-only
+# (UPDATE/DELETE triggers) and hash-chained; each row's hash covers its fields and prev_hash.
+# ``portal_audit_head`` is the one-row chain head that appenders lock.
+portal_audit_events = sa.Table(
+    "portal_audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("organization_id", sa.String(128), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("actor_member_id", sa.String(128), nullable=True),
+    sa.Column("actor_email", sa.String(320), nullable=True),
+    sa.Column("target_member_id", sa.String(128), nullable=True),
+    sa.Column("target_email", sa.String(320), nullable=True),
+    sa.Column("session_id", sa.String(128), nullable=True),
+    sa.Column("details", sa.Text, nullable=False),  # canonical JSON, kept as the exact text hashed
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_portal_audit_events_org_seq", "organization_id", "seq"),
+    sa.Index("ix_portal_audit_events_org_at", "organization_id", "at"),
+)
+portal_audit_head = sa.Table(
+    "portal_audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# CSV invitations (migration 0010, tenantry.portal.team): each upload and each row's outcome
+# (NULL while pending), so any worker can carry a batch on and progress survives restarts.
+portal_invite_batches = sa.Table(
+    "portal_invite_batches",
+    metadata,
+    sa.Column("batch_id", sa.String(40), primary_key=True),
+    sa.Column("organization_id", sa.String(128), nullable=False),
+    sa.Column("actor_member_id", sa.String(128), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+portal_invite_batch_rows = sa.Table(
+    "portal_invite_batch_rows",
+    metadata,
+    sa.Column(
+        "batch_id",
+        sa.String(40),
+        sa.ForeignKey("portal_invite_batches.batch_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(24), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    # A worker claims a row before calling Stytch; a claim that outlives its worker expires.
+    sa.Column("claimed_until", Timestamp, nullable=True),
+)
