@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
+import logging.config
 import os
 from typing import Annotated
 
@@ -16,10 +16,13 @@ from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
 from tenantry.email.cli import mail_app, projects_update
 from tenantry.email.delivery import delivery_policy
+from tenantry.observability.logs import log_config
+from tenantry.observability.multiprocess import metrics_directory
 from tenantry.otps import settings as otp_settings
 from tenantry.portal.audit.cli import audit_app
 from tenantry.projects import service as projects
 from tenantry.sandbox.cli import sandbox_app
+from tenantry.sessions.keys_cli import keys_app
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,
@@ -32,6 +35,7 @@ projects_app = typer.Typer(
 app.add_typer(projects_app, name="projects")
 projects_app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(mail_app, name="mail")
+app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 projects_app.command("update")(projects_update)
 
@@ -96,22 +100,27 @@ def serve(
     typer.echo(f'Stytch SDKs: B2BClient(project_id, secret, environment="http://{host}:{port}")', err=False)
     # Workers are separate processes: they learn their settings from the environment.
     os.environ["TENANTRY_DATABASE_URL"] = settings.database_url
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    uvicorn.run(
-        "tenantry.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="info",
-        # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client address;
-        # which proxies to believe is TENANTRY_TRUSTED_PROXIES' decision (tenantry.ratelimit).
-        proxy_headers=False,
-        # uvicorn kills a worker that misses a 5 s health ping; on a loaded 2-core machine a
-        # worker still importing can miss it, and the kill-restart loop never converges.
-        timeout_worker_healthcheck=60,
-    )
+    # Every log line of every process, uvicorn's included, is one JSON object (TENANTRY_LOG_FORMAT).
+    logging_config = log_config(settings.log_level, json_lines=settings.log_format == "json")
+    logging.config.dictConfig(logging_config)
+    # Several workers add up their Prometheus counters through files in one directory.
+    with metrics_directory(workers):
+        uvicorn.run(
+            "tenantry.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=logging_config,
+            log_level=settings.log_level,
+            # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client address;
+            # which proxies to believe is TENANTRY_TRUSTED_PROXIES' decision (tenantry.ratelimit).
+            proxy_headers=False,
+            # uvicorn kills a worker that misses a 5 s health ping; on a loaded 2-core machine a
+            # worker still importing can miss it, and the kill-restart loop never converges.
+            timeout_worker_healthcheck=60,
+        )
 
 
 @projects_app.command("create")

@@ -39,7 +39,19 @@ class Settings(BaseSettings):
     dkim_private_key_file: Path | None = None
     dkim_selector: str = "tenantry"
     dkim_domain: str | None = None
+    # PostgreSQL connection pool of each worker process (SQLite opens a connection per use).
+    # Connections = workers x (pool size + overflow) must stay under the server's max_connections.
     db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # Seconds a request waits for a free pooled connection, then for a new connection, before
+    # it fails with 503 server_unavailable: short, so an outage answers fast instead of piling up.
+    db_pool_timeout: float = Field(default=2.0, gt=0)
+    db_connect_timeout: int = Field(default=2, ge=1)
+    # Bearer token /metrics asks for; unset: /metrics is open (it exports no secrets).
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
+    # One JSON object per log line ("json") or plain text for a terminal ("text").
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Master key sealing TOTP secrets and recovery codes (tenantry.mfa.vault), at least 32
     # characters; unset: the random key migration 0008 stored in the database.
     mfa_key: SecretStr | None = Field(default=None, min_length=32)

@@ -117,6 +117,6 @@ async def jwks(request: Request) -> Response:
         with read_transaction(runtime.engine) as conn:
             if projects.get_project(conn, project_id) is None:
                 raise errors.UnauthorizedCredentials()
-            return keys.jwks(conn, project_id)
+            return keys.jwks(conn, project_id, now=runtime.clock.now())
 
     return ok(request, {"keys": await run_in_threadpool(run)})

@@ -23,17 +23,27 @@ def is_sqlite(url: str) -> bool:
     return normalise_url(url).startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 2.0,
+    connect_timeout: int = 2,
+) -> Engine:
+    """``pool_pre_ping`` tests a pooled connection before lending it, so after a database
+    restart the dead connections are replaced without a restart of ours; the short timeouts make
+    a request fail with 503 within about two seconds while the database is away."""
     url = normalise_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
     return sa.create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
-        pool_timeout=5,
-        connect_args={"connect_timeout": 5},
+        pool_timeout=pool_timeout,
+        connect_args={"connect_timeout": connect_timeout},
         # Error messages would otherwise embed bound parameters, mail bodies with live links among them.
         hide_parameters=True,
     )

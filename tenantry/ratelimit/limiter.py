@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,8 @@ class RateLimiter:
         # Refusals by scope since this process started; the log line below is the durable record.
         self.refusals: Counter[str] = Counter()
         self._refusals_lock = threading.Lock()
+        # Told the scope of every refusal (the Prometheus counter, set by create_app).
+        self.on_refusal: Callable[[str], None] = lambda _scope: None
 
     def admit(self, project_id: str, limit: SendLimit, body: Any, client: str) -> None:
         """Count the request; raise 429 ``too_many_requests`` if any of its scopes is over.
@@ -64,6 +67,7 @@ class RateLimiter:
             return
         with self._refusals_lock:
             self.refusals[refusal.scope] += 1
+        self.on_refusal(refusal.scope)
         log.info(
             json.dumps(
                 {

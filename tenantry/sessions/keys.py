@@ -1,12 +1,19 @@
-"""RS256 signing keys per project, kept in the database so every worker signs alike."""
+"""RS256 signing keys per project, kept in the database so every worker signs alike.
+
+Rotation (``tenantry keys rotate``): a new key becomes current and the old one is retired.
+A retired key stays in the JWKS, and still verifies on the server, for ``RETIRED_KEY_SERVED``
+after its retirement: every JWT it signed has expired by then (they live 300 s). After that it
+is gone from both, and the next rotation deletes its private key.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import threading
+import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,11 +73,28 @@ def create_signing_key(conn: Connection, clock: Clock, *, project_id: str) -> st
     return kid
 
 
+# JWT lifetime (tenantry.sessions.jwt.JWT_LIFETIME_SECONDS, 300 s) plus a minute for clocks
+# that disagree and a JWT minted while the rotation committed.
+RETIRED_KEY_SERVED = timedelta(seconds=300 + 60)
+# How long a worker trusts its cached "this key is not retired" before asking the database
+# again. Shorter than RETIRED_KEY_SERVED, so no worker accepts a key past its time.
+RECHECK_SECONDS = 60.0
+
 _parsed_lock = threading.Lock()
 # Parsing a PEM costs milliseconds; key material never changes for a kid, so caching it per
 # process is safe. Which kid is active is always read from the database.
 _parsed_private: dict[str, Any] = {}
-_parsed_public: dict[str, Any] = {}
+# kid -> (project_id, public key, retired_at, monotonic time it was read)
+_parsed_public: dict[str, tuple[str, Any, datetime | None, float]] = {}
+
+
+def _served(retired_at: datetime | None, now: datetime) -> bool:
+    return retired_at is None or _aware(retired_at) + RETIRED_KEY_SERVED > now
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored timestamp is UTC.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def active_signing_key(conn: Connection, project_id: str) -> tuple[str, Any]:
@@ -90,25 +114,76 @@ def active_signing_key(conn: Connection, project_id: str) -> tuple[str, Any]:
     return row.kid, key
 
 
-def public_key(conn: Connection, project_id: str, kid: str) -> Any | None:
+def public_key(conn: Connection, project_id: str, kid: str, *, now: datetime | None = None) -> Any | None:
+    """The project's public key ``kid``, while it is current or recently retired.
+
+    ``now`` defaults to the wall clock (the JWT code calls without one).
+    """
+    now = now or datetime.now(UTC)
     cached = _parsed_public.get(kid)
-    if cached is not None:
-        return cached[1] if cached[0] == project_id else None
+    if cached is not None and (cached[2] is not None or time.monotonic() - cached[3] < RECHECK_SECONDS):
+        owner, key, retired_at, _read = cached
+        return key if owner == project_id and _served(retired_at, now) else None
     row = conn.execute(
-        sa.select(signing_keys.c.public_jwk).where(signing_keys.c.project_id == project_id, signing_keys.c.kid == kid)
+        sa.select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(
+            signing_keys.c.project_id == project_id, signing_keys.c.kid == kid
+        )
     ).first()
     if row is None:
         return None
-    key = RSAAlgorithm.from_jwk(dict(row.public_jwk))
+    key = cached[1] if cached is not None else RSAAlgorithm.from_jwk(dict(row.public_jwk))
     with _parsed_lock:
-        _parsed_public[kid] = (project_id, key)
-    return key
+        _parsed_public[kid] = (project_id, key, row.retired_at, time.monotonic())
+    return key if _served(row.retired_at, now) else None
 
 
-def jwks(conn: Connection, project_id: str) -> list[dict[str, Any]]:
+def jwks(conn: Connection, project_id: str, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The current key and those retired less than ``RETIRED_KEY_SERVED`` ago, newest first."""
+    cutoff = (now or datetime.now(UTC)) - RETIRED_KEY_SERVED
     rows = conn.execute(
         sa.select(signing_keys.c.public_jwk)
-        .where(signing_keys.c.project_id == project_id)
+        .where(
+            signing_keys.c.project_id == project_id,
+            sa.or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > cutoff),
+        )
         .order_by(signing_keys.c.created_at.desc())
     )
     return [dict(r.public_jwk) for r in rows]
+
+
+def rotate(conn: Connection, clock: Clock, *, project_id: str) -> tuple[str, list[str]]:
+    """Make a new key current and retire the others; returns (new kid, retired kids).
+
+    Keys retired longer than ``RETIRED_KEY_SERVED`` ago are deleted: nothing they signed can
+    verify any more, and a private key not kept cannot leak. One transaction, so a worker sees
+    either the old current key or the new one, never none.
+    """
+    now = clock.now()
+    retired = list(
+        conn.execute(
+            sa.select(signing_keys.c.kid).where(
+                signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None)
+            )
+        ).scalars()
+    )
+    conn.execute(
+        signing_keys.update()
+        .where(signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None))
+        .values(retired_at=now)
+    )
+    conn.execute(
+        signing_keys.delete().where(
+            signing_keys.c.project_id == project_id, signing_keys.c.retired_at < now - RETIRED_KEY_SERVED
+        )
+    )
+    return create_signing_key(conn, clock, project_id=project_id), retired
+
+
+def list_keys(conn: Connection, project_id: str) -> list[tuple[str, datetime, datetime | None]]:
+    """(kid, created_at, retired_at) of the project's stored keys, newest first."""
+    rows = conn.execute(
+        sa.select(signing_keys.c.kid, signing_keys.c.created_at, signing_keys.c.retired_at)
+        .where(signing_keys.c.project_id == project_id)
+        .order_by(signing_keys.c.created_at.desc())
+    )
+    return [(r.kid, r.created_at, r.retired_at) for r in rows]

@@ -1,0 +1,68 @@
+"""``tenantry keys rotate | list``: the session-JWT signing keys of each project."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Connection
+
+from tenantry.clock import SystemClock, rfc3339
+from tenantry.config import load_settings
+from tenantry.db.engine import create_engine, write_transaction
+from tenantry.db.migrate import upgrade
+from tenantry.projects import service as projects
+from tenantry.sessions import keys
+
+keys_app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Session JWT signing keys: rotate them, list them.",
+    no_args_is_help=True,
+)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="TENANTRY_DATABASE_URL", help="sqlite:///path or postgresql://..."),
+]
+Project = Annotated[str | None, typer.Option("--project", help="Only this project (default: every project).")]
+
+
+def _project_ids(conn: Connection, project_id: str | None) -> list[str]:
+    known = [p.project_id for p in projects.list_projects(conn)]
+    if project_id is None:
+        return known
+    if project_id not in known:
+        typer.echo(f"No project {project_id}.", err=True)
+        raise typer.Exit(1)
+    return [project_id]
+
+
+@keys_app.command("rotate")
+def rotate(project: Project = None, database_url: DatabaseUrl = None) -> None:
+    """A new RS256 key signs new session JWTs at once, in every worker. The old key stays in the
+    JWKS for 6 minutes (the 5 minutes its last JWTs live, plus a margin), then disappears."""
+    engine = create_engine(database_url or load_settings().database_url)
+    upgrade(engine)
+    try:
+        with write_transaction(engine) as conn:
+            rotated = [(pid, *keys.rotate(conn, SystemClock(), project_id=pid)) for pid in _project_ids(conn, project)]
+    finally:
+        engine.dispose()
+    served = int(keys.RETIRED_KEY_SERVED.total_seconds())
+    for project_id, new_kid, retired in rotated:
+        typer.echo(f"{project_id}\tcurrent {new_kid}\tretired {' '.join(retired) or '-'} (in the JWKS {served} s more)")
+
+
+@keys_app.command("list")
+def list_keys(project: Project = None, database_url: DatabaseUrl = None) -> None:
+    """Every stored key: project, kid, created, retired (or "current")."""
+    engine = create_engine(database_url or load_settings().database_url)
+    upgrade(engine)
+    try:
+        with write_transaction(engine) as conn:
+            rows = [(pid, *key) for pid in _project_ids(conn, project) for key in keys.list_keys(conn, pid)]
+    finally:
+        engine.dispose()
+    for project_id, kid, created_at, retired_at in rows:
+        state = f"retired {rfc3339(retired_at)}" if retired_at else "current"
+        typer.echo(f"{project_id}\t{kid}\tcreated {rfc3339(created_at)}\t{state}")
