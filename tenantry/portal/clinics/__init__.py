@@ -1,0 +1,1 @@
+"""Clinics: the metadata schema stored on the organization, creation, and clinic settings."""
