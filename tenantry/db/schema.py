@@ -455,3 +455,12 @@ portal_invite_batch_rows = sa.Table(
     # A worker claims a row before calling Stytch; a claim that outlives its worker expires.
     sa.Column("claimed_until", Timestamp, nullable=True),
 )
+# One lease per clinic while a role change or removal runs (tenantry.portal.team.lock), so the
+# last-owner check and the change it guards cannot interleave with another one.
+portal_team_locks = sa.Table(
+    "portal_team_locks",
+    metadata,
+    sa.Column("organization_id", sa.String(128), primary_key=True),
+    sa.Column("holder", sa.String(32), nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+)

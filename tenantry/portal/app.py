@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.portal import pages
+from tenantry.portal.audit import routes as audit_routes
 from tenantry.portal.auth import routes as auth_routes
 from tenantry.portal.client import build_client
 from tenantry.portal.clinics import routes as clinic_routes
@@ -27,6 +28,7 @@ from tenantry.portal.context import PageError, Portal, Redirect
 from tenantry.portal.cookies import CookiePolicy, CookieWriter
 from tenantry.portal.settings import PortalSettings
 from tenantry.portal.signing import Signer
+from tenantry.portal.team import routes as team_routes
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -70,6 +72,8 @@ def create_portal(settings: PortalSettings, engine: Engine) -> Starlette:
     routes: list[BaseRoute] = [
         *auth_routes.routes(),
         *clinic_routes.routes(),
+        *team_routes.routes(),
+        *audit_routes.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     exception_handlers: dict[Any, Any] = {Redirect: _on_redirect, PageError: _on_page_error}

@@ -15,7 +15,9 @@ reveals a rewrite by someone who got around them. ``portal_audit_head`` is the o
 shows when rows were cut off the end.
 
 ``portal_invite_batches`` / ``portal_invite_batch_rows`` hold a CSV upload and each row's result,
-so progress survives a restart and any worker can continue the batch.
+so progress survives a restart and any worker can continue the batch. ``portal_team_locks`` is a
+short lease per clinic: role changes and removals that could touch an owner run one at a time,
+so two owners removing each other at once cannot leave the clinic without one.
 """
 
 from __future__ import annotations
@@ -106,9 +108,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("batch_id", "line", name=op.f("pk_portal_invite_batch_rows")),
     )
+    op.create_table(
+        "portal_team_locks",
+        sa.Column("organization_id", sa.String(128), nullable=False),
+        sa.Column("holder", sa.String(32), nullable=False),
+        sa.Column("expires_at", Timestamp, nullable=False),
+        sa.PrimaryKeyConstraint("organization_id", name=op.f("pk_portal_team_locks")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("portal_team_locks")
     op.drop_table("portal_invite_batch_rows")
     op.drop_table("portal_invite_batches")
     if op.get_bind().dialect.name == "postgresql":
