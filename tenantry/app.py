@@ -24,6 +24,7 @@ from tenantry.mfa import vault
 from tenantry.observability import health, metrics
 from tenantry.observability.outbox import OutboxCollector
 from tenantry.observability.requests import RequestLog
+from tenantry.portal import dev as portal_dev
 from tenantry.ratelimit.limiter import build_rate_limiter
 from tenantry.runtime import Runtime
 from tenantry.sms import wiring as sms_wiring
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     if settings.dev_mailbox_enabled and isinstance(backend, DevMailbox):
         routes += dev_mailbox.routes(backend, engine)
     routes += sms.routes
+    routes += portal_dev.dev_routes(settings, engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -19,6 +19,8 @@ from tenantry.email.delivery import delivery_policy
 from tenantry.observability.logs import log_config
 from tenantry.observability.multiprocess import metrics_directory
 from tenantry.otps import settings as otp_settings
+from tenantry.portal import cli as portal_cli
+from tenantry.portal import dev as portal_dev
 from tenantry.portal.audit.cli import audit_app
 from tenantry.projects import service as projects
 from tenantry.sandbox.cli import sandbox_app
@@ -37,6 +39,7 @@ projects_app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(mail_app, name="mail")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.command("portal")(portal_cli.portal)
 projects_app.command("update")(projects_update)
 
 DatabaseUrl = Annotated[
@@ -86,6 +89,9 @@ def serve(
         created = None
         if not existing:
             created = projects.create_project(conn, SystemClock(), name="Default project")
+    portal_env = None
+    if settings.mode == "development":
+        portal_env = portal_dev.ensure_dev_credentials(engine, settings, created)[0]
     engine.dispose()
     if created is not None:
         project, secret = created
@@ -98,6 +104,10 @@ def serve(
     if settings.dev_mailbox_enabled:
         typer.echo(f"Dev mailbox: http://{host}:{port}/dev/mailbox")
     typer.echo(f'Stytch SDKs: B2BClient(project_id, secret, environment="http://{host}:{port}")', err=False)
+    if portal_env is not None:
+        api_host = "127.0.0.1" if host == "0.0.0.0" else host
+        portal_dev.export_environment(portal_env, settings, f"http://{api_host}:{port}")
+        typer.echo(f"Clinic portal: {settings.public_url.rstrip('/')}/portal (its credentials: {portal_env})")
     # Workers are separate processes: they learn their settings from the environment.
     os.environ["TENANTRY_DATABASE_URL"] = settings.database_url
     # Every log line of every process, uvicorn's included, is one JSON object (TENANTRY_LOG_FORMAT).
