@@ -126,6 +126,9 @@ async def create_clinic(request: Request) -> Response:
             email_allowed_domains=meta.allowed_email_domains or None,
             # Colleagues with an allowed domain may join on their own (discovery shows the clinic).
             email_jit_provisioning="RESTRICTED" if meta.allowed_email_domains else None,
+            # Stytch closes invitations when any auth setting (allowed domains included) is given
+            # at creation; a clinic invites its staff, contractors from other domains too.
+            email_invites="ALL_ALLOWED",
             session_duration_minutes=meta.sessions.absolute_lifetime_minutes,
         )
     except StytchError as exc:
