@@ -28,7 +28,7 @@ _DROPPED = frozenset({"color_message"})
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"timestamp", "level", "logger", "message", "request_id"?, ...extra fields}``.
+    """``{"timestamp", "level", "logger", "message", "pid", "request_id"?, ...extra fields}``.
 
     A message that is itself a JSON object (some modules log events that way) is merged into
     the line rather than nested in it as a string.
@@ -40,6 +40,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            # Which worker wrote it: several share one log stream under ``serve --workers N``.
+            "pid": record.process,
         }
         request_id = request_id_var.get()
         if request_id is not None:
