@@ -1,0 +1,99 @@
+"""While PostgreSQL is down, requests fail fast with Stytch's 503 ``server_unavailable`` and
+/readyz says so; when it is back, the same server process serves again by itself.
+
+The test runs its own throwaway cluster, so stopping it disturbs no other test.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from conftest import PostgresCluster, TenantryServer, _pg_execute, _with_database, postgres_required
+from prod_flow import sign_up
+
+# Well under the SDKs' own timeouts and under one connect timeout (TENANTRY_DB_CONNECT_TIMEOUT).
+FAST = 1.5
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresCluster]:
+    try:
+        cluster = PostgresCluster()
+        cluster.start()
+    except Exception as exc:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL could not be started: {exc}")
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def pg_ctl(cluster: PostgresCluster, action: str) -> None:
+    options = (
+        f"-p {cluster.port} -k {cluster.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    )
+    args = [cluster.pg_ctl, "-D", str(cluster.datadir), "-w", "-t", "60"]
+    if action == "stop":
+        cluster._run([*args, "-m", "fast", "stop"], timeout=60)
+    else:
+        cluster._run([*args, "-l", str(cluster.logfile), "-o", options, "start"], timeout=90)
+
+
+def test_requests_fail_fast_while_the_database_is_down_and_recover_without_restart(own_postgres, tmp_path):
+    dbname = f"t_{uuid.uuid4().hex}"
+    _pg_execute(own_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
+    server = TenantryServer(database_url=_with_database(own_postgres.admin_url, dbname), workdir=tmp_path / "server")
+    server.start()
+    try:
+        api = server.client(timeout=10)
+        flow = sign_up(server, api)
+        body = {"session_token": flow.session_token}
+        assert api.post("/v1/b2b/sessions/authenticate", json=body).status_code == 200
+
+        pg_ctl(own_postgres, "stop")
+        slowest = 0.0
+        for _ in range(10):
+            started = time.monotonic()
+            resp = api.post("/v1/b2b/sessions/authenticate", json=body)
+            slowest = max(slowest, time.monotonic() - started)
+            assert resp.status_code == 503, resp.text
+            error = resp.json()
+            assert error["status_code"] == 503
+            assert error["error_type"] == "server_unavailable"
+            assert error["request_id"] == resp.headers["x-request-id"]
+            assert error["error_message"] and error["error_url"]
+            assert resp.headers["retry-after"] == "1"
+        assert slowest < FAST, f"a 503 took {slowest:.2f} s"
+        started = time.monotonic()
+        ready = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["error_type"] == "server_unavailable"
+        assert time.monotonic() - started < FAST
+        assert httpx.get(f"{server.base_url}/healthz", timeout=10).status_code == 200
+        # Other routes answer the same way (here: an organization read and a send).
+        org = api.get(f"/v1/b2b/organizations/{flow.organization_id}")
+        assert org.status_code == 503 and org.json()["error_type"] == "server_unavailable"
+
+        pg_ctl(own_postgres, "start")
+        deadline = time.monotonic() + 20
+        ready = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        while ready.status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            ready = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert server.running, "the server must recover without a restart"
+        again = api.post("/v1/b2b/sessions/authenticate", json=body)
+        assert again.status_code == 200, again.text
+        assert again.json()["member"]["member_id"] == flow.member_id
+        # Writes work again too: a whole new sign-up.
+        sign_up(server, api)
+        api.close()
+    finally:
+        server.stop()
+    print(f"slowest 503 while PostgreSQL was down: {slowest * 1000:.0f} ms")
