@@ -153,6 +153,12 @@ def test_every_post_needs_the_csrf_token_of_this_browser(portal_site: PortalSite
         headers={"Origin": "https://evil.example"},
     )
     assert cross_site.status_code == 403
+    fetched_cross_site = user.http.post(
+        "/portal/sign-in",
+        data={"email": "x@clinic.example", "csrf_token": token},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    assert fetched_cross_site.status_code == 403
     for path in ("/sign-out", "/sign-out/everywhere", "/check-email/resend", "/clinics/new", "/switch"):
         assert user.http.post(f"/portal{path}", data={}).status_code == 403, path
     assert portal_site.server.mailbox("x@clinic.example") == []
