@@ -442,7 +442,7 @@ def report(label: str, results: list[Result], settings: str) -> float:
     print(f"\n== {label} ==   [{settings}]")
     runs = " ".join(f"{r.flows_per_s:.1f}" for r in results)
     print(
-        f"journeys/s {flows:.1f} (runs: {runs}) | requests/journey {median([r.requests_per_flow for r in results]):.0f}"
+        f"journeys/s {flows:.1f} (runs: {runs}) | requests/s {median([r.requests_per_s for r in results]):.0f}"
         f" | server CPU {median([r.server_cpu for r in results]) * 100:.0f}%"
         f" | driver CPU {median([r.driver_cpu for r in results]) * 100:.0f}% of one core"
         + (f" | failed journeys {sum(r.errors for r in results)}" if any(r.errors for r in results) else "")

@@ -142,6 +142,13 @@ LAST = [
 
 WARMUP = 20
 REQUESTS = 200
+RSS_TARGET_MB = 150
+# The rows issue 6's growth target names: discovery authenticate and member search.
+GROWTH_ROWS = ("discovery authenticate (1 org)", "member: 1 org, no query", "member: member_emails exact")
+
+
+def growth(small: float, large: float) -> str:
+    return f"{100 * (large - small) / small:+.0f}%"
 
 
 # -- database ------------------------------------------------------------------------------------
@@ -360,6 +367,24 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
+    def worker_rss_mb(self) -> list[float]:
+        """Current resident memory (VmRSS) of each serving process, MiB: the workers when uvicorn
+        runs several, else the single server process."""
+        pids = []
+        try:
+            pids = [int(c) for c in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+        except OSError:
+            pass
+        out = []
+        for pid in pids or [self.proc.pid]:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        out.append(int(line.split()[1]) / 1024)
+            except OSError:
+                pass
+        return out
+
     def peak_rss_mb(self) -> float:
         """VmHWM of the server process and any children (workers), in MiB."""
         pids = [self.proc.pid]
@@ -505,12 +530,15 @@ def measure_once(client: httpx.Client, s: Seeded, n: int, warmup: int) -> dict[s
     return out
 
 
-def measure(s: Seeded, runs: int, n: int, warmup: int) -> tuple[dict[str, tuple[int, float, float]], float]:
+def measure(
+    s: Seeded, runs: int, n: int, warmup: int
+) -> tuple[dict[str, tuple[int, float, float]], float, list[float]]:
     server = Server(s.database_url)
     try:
         with httpx.Client(base_url=server.base, auth=(s.project_id, s.secret), timeout=120) as client:
             results = [measure_once(client, s, n, warmup) for _ in range(runs)]
         rss = server.peak_rss_mb()
+        worker_rss = server.worker_rss_mb()
     finally:
         server.stop()
     merged = {
@@ -521,7 +549,7 @@ def measure(s: Seeded, runs: int, n: int, warmup: int) -> tuple[dict[str, tuple[
         )
         for name in results[0]
     }
-    return merged, rss
+    return merged, rss, worker_rss
 
 
 def explain(s: Seeded) -> list[str]:
@@ -567,6 +595,7 @@ def main() -> None:
     for backend, get_seeded in backends:
         table: dict[str, dict[str, tuple[int, float, float]]] = {}
         rss: dict[str, float] = {}
+        worker_rss: dict[str, list[float]] = {}
         seeded: dict[str, Seeded] = {}
         for size in sizes:
             s = get_seeded(size)
@@ -579,7 +608,7 @@ def main() -> None:
                 started = time.perf_counter()
                 run_cli("migrate", "--database-url", s.database_url)
                 print(f"[{backend}/{size}] migrate: {time.perf_counter() - started:.1f}s", flush=True)
-            table[size], rss[size] = measure(s, args.runs, args.requests, args.warmup)
+            table[size], rss[size], worker_rss[size] = measure(s, args.runs, args.requests, args.warmup)
             print(f"[{backend}/{size}] measured; server peak RSS {rss[size]:.0f} MiB", flush=True)
         print(f"\n== {backend} ==")
         head = f"{'query':34}"
@@ -598,6 +627,19 @@ def main() -> None:
                 line += f" | {table['large'][name][1] / table['small'][name][1]:>14.1f}x"
             print(line)
         print("server peak RSS (VmHWM): " + ", ".join(f"{size} {rss[size]:.0f} MiB" for size in sizes))
+        print(
+            "resident memory per worker after the run (VmRSS): "
+            + ", ".join(f"{size} " + "/".join(f"{m:.0f}" for m in worker_rss[size]) + " MiB" for size in sizes)
+            + f"  (target <= {RSS_TARGET_MB} MB per worker at 1M members)"
+        )
+        if "small" in sizes and "large" in sizes:
+            print("latency growth 1k -> 1M members (target <= 20%):")
+            for name in GROWTH_ROWS:
+                small, large = table["small"][name], table["large"][name]
+                print(
+                    f"  {name:34} p50 {small[1]:.2f} -> {large[1]:.2f} ms ({growth(small[1], large[1])}),"
+                    f" p99 {small[2]:.2f} -> {large[2]:.2f} ms ({growth(small[2], large[2])})"
+                )
         print(
             "seeding time: "
             + ", ".join(
