@@ -33,7 +33,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def create_signing_key(conn: Connection, clock: Clock, *, project_id: str) -> str:
+def create_signing_key(conn: Connection, clock: Clock, *, project_id: str, signs_from: datetime | None = None) -> str:
+    """A new key; it signs from ``signs_from`` (default: now) and is in the JWKS at once."""
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     kid = f"jwk-{environment_of(project_id)}-{uuid.uuid4()}"
     now = clock.now()
@@ -67,7 +68,11 @@ def create_signing_key(conn: Connection, clock: Clock, *, project_id: str) -> st
     ).decode()
     conn.execute(
         signing_keys.insert().values(
-            kid=kid, project_id=project_id, private_key_pem=pem, public_jwk=public_jwk, created_at=now
+            kid=kid,
+            project_id=project_id,
+            private_key_pem=pem,
+            public_jwk=public_jwk,
+            created_at=signs_from or now,
         )
     )
     return kid
@@ -97,10 +102,20 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def active_signing_key(conn: Connection, project_id: str) -> tuple[str, Any]:
+def active_signing_key(conn: Connection, project_id: str, *, now: datetime | None = None) -> tuple[str, Any]:
+    """The key that signs now: the newest whose time has come and which is not retired yet.
+
+    A key announced by ``rotate(..., activate_in=...)`` is in the JWKS before it signs, and the
+    key it replaces signs until then (its ``retired_at`` lies in the future).
+    """
+    now = now or datetime.now(UTC)
     row = conn.execute(
         sa.select(signing_keys.c.kid, signing_keys.c.private_key_pem)
-        .where(signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None))
+        .where(
+            signing_keys.c.project_id == project_id,
+            signing_keys.c.created_at <= now,
+            sa.or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > now),
+        )
         .order_by(signing_keys.c.created_at.desc())
         .limit(1)
     ).first()
@@ -151,14 +166,21 @@ def jwks(conn: Connection, project_id: str, *, now: datetime | None = None) -> l
     return [dict(r.public_jwk) for r in rows]
 
 
-def rotate(conn: Connection, clock: Clock, *, project_id: str) -> tuple[str, list[str]]:
+def rotate(
+    conn: Connection, clock: Clock, *, project_id: str, activate_in: timedelta = timedelta(0)
+) -> tuple[str, list[str]]:
     """Make a new key current and retire the others; returns (new kid, retired kids).
+
+    ``activate_in`` publishes the new key in the JWKS that long before it signs: clients that
+    cache the JWKS (PyJWKClient: 5 minutes, and it refetches an unknown kid at most every 30 s)
+    then know it before the first JWT it signs reaches them.
 
     Keys retired longer than ``RETIRED_KEY_SERVED`` ago are deleted: nothing they signed can
     verify any more, and a private key not kept cannot leak. One transaction, so a worker sees
     either the old current key or the new one, never none.
     """
     now = clock.now()
+    switch_at = now + activate_in
     retired = list(
         conn.execute(
             sa.select(signing_keys.c.kid).where(
@@ -169,14 +191,14 @@ def rotate(conn: Connection, clock: Clock, *, project_id: str) -> tuple[str, lis
     conn.execute(
         signing_keys.update()
         .where(signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None))
-        .values(retired_at=now)
+        .values(retired_at=switch_at)
     )
     conn.execute(
         signing_keys.delete().where(
             signing_keys.c.project_id == project_id, signing_keys.c.retired_at < now - RETIRED_KEY_SERVED
         )
     )
-    return create_signing_key(conn, clock, project_id=project_id), retired
+    return create_signing_key(conn, clock, project_id=project_id, signs_from=switch_at), retired
 
 
 def list_keys(conn: Connection, project_id: str) -> list[tuple[str, datetime, datetime | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -38,19 +39,38 @@ def _project_ids(conn: Connection, project_id: str | None) -> list[str]:
 
 
 @keys_app.command("rotate")
-def rotate(project: Project = None, database_url: DatabaseUrl = None) -> None:
-    """A new RS256 key signs new session JWTs at once, in every worker. The old key stays in the
-    JWKS for 6 minutes (the 5 minutes its last JWTs live, plus a margin), then disappears."""
+def rotate(
+    project: Project = None,
+    activate_in: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Seconds the new key is in the JWKS before it signs; 330 lets every client's cached "
+            "JWKS (5 minutes in the SDKs) learn it first.",
+        ),
+    ] = 0,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """A new RS256 key signs new session JWTs (at once, or after --activate-in), in every worker.
+    The old key stays in the JWKS 6 minutes longer (the 5 minutes its last JWTs live, plus a
+    margin), then disappears."""
     engine = create_engine(database_url or load_settings().database_url)
     upgrade(engine)
     try:
         with write_transaction(engine) as conn:
-            rotated = [(pid, *keys.rotate(conn, SystemClock(), project_id=pid)) for pid in _project_ids(conn, project)]
+            clock, delay = SystemClock(), timedelta(seconds=activate_in)
+            rotated = [
+                (pid, *keys.rotate(conn, clock, project_id=pid, activate_in=delay))
+                for pid in _project_ids(conn, project)
+            ]
     finally:
         engine.dispose()
-    served = int(keys.RETIRED_KEY_SERVED.total_seconds())
+    served = int(keys.RETIRED_KEY_SERVED.total_seconds()) + activate_in
     for project_id, new_kid, retired in rotated:
-        typer.echo(f"{project_id}\tcurrent {new_kid}\tretired {' '.join(retired) or '-'} (in the JWKS {served} s more)")
+        typer.echo(
+            f"{project_id}\tcurrent {new_kid} (signs in {activate_in} s)\t"
+            f"retired {' '.join(retired) or '-'} (in the JWKS {served} s more)"
+        )
 
 
 @keys_app.command("list")

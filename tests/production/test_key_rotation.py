@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -116,3 +117,26 @@ def test_rotate_refuses_an_unknown_project(server):
     )
     assert proc.returncode == 1 and "No project" in proc.stderr
     assert len(jwks_kids(server)) == 1
+
+
+def test_a_key_announced_ahead_is_in_the_jwks_before_it_signs(server):
+    with server.client() as api:
+        flow = sign_up(server, api)
+    old_kid = kid_of(flow.session_jwt)
+    out = cli(server, "rotate", "--activate-in", "3")
+    new_kid = out.split("current ")[1].split()[0]
+    assert jwks_kids(server) == [new_kid, old_kid]
+    client = make_stytch_client(server)
+    # Its first local check fetches (and caches) a JWKS that already holds the next key.
+    assert client.sessions.authenticate_jwt_local(session_jwt=flow.session_jwt) is not None
+    assert kid_of(client.sessions.authenticate(session_token=flow.session_token).session_jwt) == old_kid
+    deadline = time.monotonic() + 15
+    kid = old_kid
+    while kid == old_kid and time.monotonic() < deadline:
+        time.sleep(0.5)
+        kid = kid_of(client.sessions.authenticate(session_token=flow.session_token).session_jwt)
+    assert kid == new_kid
+    token = client.sessions.authenticate(session_token=flow.session_token).session_jwt
+    # Within PyJWKClient's 30 s refetch cooldown: this verifies only because the key was in the
+    # JWKS the client cached before the switch.
+    assert client.sessions.authenticate_jwt_local(session_jwt=token) is not None
