@@ -57,9 +57,30 @@ def credentials(request: Request) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError):
         raise errors.UnauthorizedCredentials() from None
     project_id, sep, secret = decoded.partition(":")
-    if not sep or not project_id or not secret:
+    if not sep or not project_id or not secret or "\x00" in decoded:
         raise errors.UnauthorizedCredentials()
     return project_id, secret
+
+
+def _storable(value: Any) -> bool:
+    """Whether every string in ``value`` can reach the database: PostgreSQL refuses NUL in text
+    (a 500 until this check), and an unpaired surrogate, which a JSON ``\\ud800`` escape yields,
+    has no UTF-8 form to hash or store."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
+def refuse_unstorable_params(request: Request) -> None:
+    """Path and query parameters arrive percent-decoded, so ``%00`` becomes a NUL (an invalid
+    byte sequence becomes U+FFFD, which is harmless)."""
+    for where, params in (("path", request.path_params), ("query", request.query_params)):
+        if any("\x00" in str(k) or "\x00" in str(v) for k, v in params.items()):
+            raise errors.InvalidArgument(f"A {where} parameter contains a NUL character.")
 
 
 def _field_errors(exc: ValidationError) -> str:
@@ -85,6 +106,9 @@ async def parse_body(request: Request, model: type[M]) -> M:
         raise errors.BadRequest("The request body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise errors.BadRequest("The request body must be a JSON object.")
+    # Both can only come from a \\u escape (or, for surrogates, bytes json decodes leniently).
+    if (b"\\u" in raw or b"\xed" in raw) and not _storable(payload):
+        raise errors.InvalidArgument("The request body contains a NUL character or an unpaired surrogate.")
     # JSON null means "not given" (arazzo-runner sends omitted inputs as null).
     payload = {k: v for k, v in payload.items() if v is not None}
     try:
@@ -141,6 +165,7 @@ def api(
     async def endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         project_id, secret = credentials(request)
+        refuse_unstorable_params(request)
         body = await parse_body(request, model) if model is not None else None
         if limit is not None:
             await admit(request, runtime, limit, body, project_id, secret)

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from test_concurrency import discovery_token
 
+from reliability.flows import CREATE, clinic, ist_for
 from reliability.load import LOAD_ENV
 from tenantry.db.engine import create_engine
 from tenantry.db.schema import member_sessions, members, organizations
@@ -25,7 +25,6 @@ from tenantry.db.schema import member_sessions, members, organizations
 ROUNDS = 3
 PARALLEL = 8
 EXCHANGE = "/v1/b2b/discovery/intermediate_sessions/exchange"
-CREATE = "/v1/b2b/discovery/organizations/create"
 
 
 def race(server: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, int, dict[str, Any]]]:
@@ -88,26 +87,6 @@ class Db:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def ist_for(server: Any, email: str) -> str:
-    with server.client() as client:
-        resp = client.post(
-            "/v1/b2b/magic_links/discovery/authenticate",
-            json={"discovery_magic_links_token": discovery_token(server, email)},
-        )
-        assert resp.status_code == 200, resp.text
-        return resp.json()["intermediate_session_token"]
-
-
-def clinic(server: Any, email: str, slug: str) -> dict[str, Any]:
-    with server.client() as client:
-        resp = client.post(
-            CREATE,
-            json={"intermediate_session_token": ist_for(server, email), "organization_slug": slug},
-        )
-        assert resp.status_code == 200, resp.text
-        return resp.json()
 
 
 def test_an_intermediate_session_exchanged_in_parallel_yields_one_session(
