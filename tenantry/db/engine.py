@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,7 @@ def _sqlite_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+    _sqlite_writers[engine] = threading.RLock()
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -79,10 +82,21 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# SQLite has one writer. Threads of one process that wait for it inside SQLite's busy handler
+# sleep 1, 2, 5, 10 … ms between tries while the lock is long free again: under load a worker
+# idled with requests queued. They queue on this lock instead and are woken as soon as it is
+# released; other processes (workers) still meet in the busy handler.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One all-or-nothing transaction for a change that touches several rows."""
-    with engine.connect().execution_options(tenantry_write=True) as conn, conn.begin():
+    with (
+        _sqlite_writers.get(engine) or nullcontext(),
+        engine.connect().execution_options(tenantry_write=True) as conn,
+        conn.begin(),
+    ):
         yield conn
 
 
