@@ -45,10 +45,11 @@ def rotate(
         int,
         typer.Option(
             min=0,
-            help="Seconds the new key is in the JWKS before it signs; 330 lets every client's cached "
-            "JWKS (5 minutes in the SDKs) learn it first.",
+            help="Seconds the new key is in the JWKS before it signs. The default outlasts the SDKs' "
+            "30 s refusal to refetch a JWKS for an unknown kid; 330 lets every cached JWKS (5 minutes) "
+            "learn it first; 0 switches at once.",
         ),
-    ] = 0,
+    ] = 60,
     database_url: DatabaseUrl = None,
 ) -> None:
     """A new RS256 key signs new session JWTs (at once, or after --activate-in), in every worker.

@@ -54,7 +54,7 @@ def test_rotation_keeps_old_jwts_valid_until_they_expire(server_factory):
     before = make_stytch_client(server)  # its JWKS cache knows the old key only
     assert before.sessions.authenticate_jwt_local(session_jwt=old_jwt) is not None
 
-    out = cli(server, "rotate", "--project", server.project_id)
+    out = cli(server, "rotate", "--project", server.project_id, "--activate-in", "0")
     new_kid = out.split("current ")[1].split()[0]
     assert new_kid != old_kid and old_kid in out
     assert jwks_kids(server) == [new_kid, old_kid], "the JWKS must serve both keys, newest first"
@@ -91,7 +91,7 @@ def test_rotation_keeps_old_jwts_valid_until_they_expire(server_factory):
         assert api.post("/v1/b2b/sessions/authenticate", json={"session_jwt": refreshed.session_jwt}).status_code == 200
 
     # The next rotation deletes the expired key's private half.
-    second = cli(server, "rotate")
+    second = cli(server, "rotate", "--activate-in", "0")
     assert new_kid in second
     listed = cli(server, "list", "--project", server.project_id)
     assert old_kid not in listed and new_kid in listed and "current" in listed
