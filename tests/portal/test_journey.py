@@ -53,6 +53,8 @@ class Camera:
         self.taken: list[str] = []
 
     def shot(self, page: Page, name: str) -> None:
+        # Wide tables scroll inside their box: the page itself never gets wider than the screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], name
         path = self.dir / f"{len(self.taken) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True, animations="disabled")
         self.taken.append(path.name)
