@@ -20,9 +20,11 @@ class PolicyRolePermission(Request):
 
 
 class PolicyRole(Request):
+    # All three are required in Stytch's schema (and the SDKs always send them): a role without
+    # them is refused, not completed with defaults.
     role_id: str
-    description: str = ""
-    permissions: list[PolicyRolePermission] = []
+    description: str
+    permissions: list[PolicyRolePermission]
 
 
 class OrgPolicy(Request):
