@@ -108,25 +108,34 @@ def active_signing_key(conn: Connection, project_id: str, *, now: datetime | Non
     A key announced by ``rotate(..., activate_in=...)`` is in the JWKS before it signs, and the
     key it replaces signs until then (its ``retired_at`` lies in the future).
     """
-    now = now or datetime.now(UTC)
-    row = conn.execute(
-        sa.select(signing_keys.c.kid, signing_keys.c.private_key_pem)
+    kid = conn.execute(_ACTIVE_KID, {"project_id": project_id, "now": now or datetime.now(UTC)}).scalar()
+    if kid is None:
+        raise LookupError(f"project {project_id} has no active signing key")
+    key = _parsed_private.get(kid)
+    if key is None:
+        pem = conn.execute(sa.select(signing_keys.c.private_key_pem).where(signing_keys.c.kid == kid)).scalar_one()
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        with _parsed_lock:
+            _parsed_private[kid] = key
+    return kid, key
+
+
+def _active_kid() -> sa.Select[tuple[str]]:
+    now = sa.bindparam("now", type_=signing_keys.c.created_at.type)
+    return (
+        sa.select(signing_keys.c.kid)
         .where(
-            signing_keys.c.project_id == project_id,
+            signing_keys.c.project_id == sa.bindparam("project_id"),
             signing_keys.c.created_at <= now,
             sa.or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > now),
         )
         .order_by(signing_keys.c.created_at.desc())
         .limit(1)
-    ).first()
-    if row is None:
-        raise LookupError(f"project {project_id} has no active signing key")
-    key = _parsed_private.get(row.kid)
-    if key is None:
-        key = serialization.load_pem_private_key(row.private_key_pem.encode(), password=None)
-        with _parsed_lock:
-            _parsed_private[row.kid] = key
-    return row.kid, key
+    )
+
+
+# Built once (every minted JWT asks); the PEM is read only for a kid this process has not parsed.
+_ACTIVE_KID = _active_kid()
 
 
 def public_key(conn: Connection, project_id: str, kid: str, *, now: datetime | None = None) -> Any | None:
