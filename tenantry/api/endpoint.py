@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from tenantry import errors
 from tenantry.api.errors import request_id_of, unexpected
 from tenantry.db.engine import read_transaction, write_transaction
+from tenantry.db.read_mostly import WriteNeeded
 from tenantry.projects import service as projects
 from tenantry.projects.service import Project
 from tenantry.ratelimit.client_ip import client_address
@@ -41,6 +42,8 @@ class Call:
     headers: dict[str, str]
     # What the route's ``prepare`` step returned (see ``api``).
     prepared: Any = None
+    # False while a read-mostly handler runs in its read transaction (tenantry.db.read_mostly).
+    writable: bool = True
 
 
 Handler = Callable[[Call, Any], dict[str, Any]]
@@ -151,6 +154,7 @@ def api(
     model: type[BaseModel] | None = None,
     *,
     write: bool = True,
+    read_mostly: bool = False,
     limit: SendLimit | None = None,
     prepare: Prepare | None = None,
 ) -> Callable[..., Any]:
@@ -160,6 +164,9 @@ def api(
     ``prepare`` is a first step whose writes must stand whatever the handler then does (an OTP
     guess stays counted when it was wrong): it runs and commits in its own write transaction
     before the handler's, and what it returns reaches the handler as ``call.prepared``.
+
+    ``read_mostly`` runs the handler in a read transaction first, and again in a write
+    transaction only if it raises ``WriteNeeded`` (see ``tenantry.db.read_mostly``).
     """
 
     async def endpoint(request: Request) -> Response:
@@ -170,7 +177,7 @@ def api(
         if limit is not None:
             await admit(request, runtime, limit, body, project_id, secret)
 
-        def authenticated(conn: Connection, prepared: Any = None) -> Call:
+        def authenticated(conn: Connection, prepared: Any = None, writable: bool = True) -> Call:
             return Call(
                 runtime=runtime,
                 project=projects.authenticate(conn, project_id, secret),
@@ -179,6 +186,7 @@ def api(
                 query=dict(request.query_params),
                 headers={k.lower(): v for k, v in request.headers.items()},
                 prepared=prepared,
+                writable=writable,
             )
 
         def run() -> dict[str, Any]:
@@ -186,6 +194,12 @@ def api(
             if prepare is not None:
                 with write_transaction(runtime.engine) as conn:
                     prepared = prepare(authenticated(conn), body)
+            if read_mostly:
+                try:
+                    with read_transaction(runtime.engine) as conn:
+                        return handler(authenticated(conn, prepared, writable=False), body)
+                except WriteNeeded:
+                    pass
             transaction = write_transaction if write else read_transaction
             with transaction(runtime.engine) as conn:
                 return handler(authenticated(conn, prepared), body)

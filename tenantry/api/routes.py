@@ -99,7 +99,7 @@ ROUTES = [
     ),
     Route(
         "/v1/b2b/sessions/authenticate",
-        api(sessions.authenticate, models.SessionsAuthenticate),
+        api(sessions.authenticate, models.SessionsAuthenticate, read_mostly=True),
         methods=["POST"],
     ),
     Route("/v1/b2b/sessions/jwks/{project_id}", sessions.jwks, methods=["GET"]),

@@ -47,6 +47,7 @@ def authenticate(call: Call, body: models.SessionsAuthenticate) -> dict[str, Any
         session_duration_minutes=body.session_duration_minutes,
         session_custom_claims=body.session_custom_claims,
         authorization_check=body.authorization_check.model_dump() if body.authorization_check else None,
+        writable=call.writable,
     )
     response: dict[str, Any] = {
         "member_session": wire.member_session(

@@ -74,7 +74,7 @@ def list_sessions(
         )
         .order_by(member_sessions.c.started_at, member_sessions.c.member_session_id)
     )
-    return org, member, [sessions._session_from_row(r) for r in rows]
+    return org, member, [sessions.session_from_row(r) for r in rows]
 
 
 # -- revoke ------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def revoke(
             ).first()
             if row is None:
                 raise errors.SessionNotFound()
-            session = sessions._session_from_row(row)
+            session = sessions.session_from_row(row)
         else:
             session = sessions.find_live_session(
                 conn, clock, project_id=project_id, session_token=session_token, session_jwt_value=session_jwt

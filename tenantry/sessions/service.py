@@ -168,7 +168,7 @@ def release_intermediate_session(conn: Connection, ist: IntermediateSession, org
 # -- member sessions ---------------------------------------------------------------------------
 
 
-def _session_from_row(row: Row[Any]) -> MemberSession:
+def session_from_row(row: Row[Any]) -> MemberSession:
     return MemberSession(
         member_session_id=row.member_session_id,
         project_id=row.project_id,
@@ -221,10 +221,10 @@ def start_member_session(
             expires_at=session.expires_at,
         )
     )
-    return IssuedSession(session, token, _jwt_for(conn, clock, session, member, organization))
+    return IssuedSession(session, token, jwt_for(conn, clock, session, member, organization))
 
 
-def _jwt_for(conn: Connection, clock: Clock, session: MemberSession, member: Member, organization: Organization) -> str:
+def jwt_for(conn: Connection, clock: Clock, session: MemberSession, member: Member, organization: Organization) -> str:
     return session_jwt.mint(
         conn,
         session,
@@ -243,26 +243,41 @@ def find_live_session(
     session_jwt_value: str | None = None,
 ) -> MemberSession:
     """The live session a token or JWT names; 404 ``session_not_found`` otherwise."""
+    column, value = live_session_key(
+        conn, project_id=project_id, session_token=session_token, session_jwt_value=session_jwt_value
+    )
+    row = conn.execute(
+        sa.select(member_sessions).where(
+            member_sessions.c.project_id == project_id,
+            member_sessions.c.revoked_at.is_(None),
+            member_sessions.c.expires_at > clock.now(),
+            member_sessions.c[column] == value,
+        )
+    ).first()
+    if row is None:
+        raise errors.SessionNotFound()
+    return session_from_row(row)
+
+
+def live_session_key(
+    conn: Connection,
+    *,
+    project_id: str,
+    session_token: str | None,
+    session_jwt_value: str | None,
+) -> tuple[str, str]:
+    """Which ``member_sessions`` column, with which value, names the session a token or JWT
+    presents: ``token_digest`` or ``member_session_id``. 404 for a JWT this project did not sign."""
     if session_token and session_jwt_value:
         raise errors.TooManySessionArguments()
-    query = sa.select(member_sessions).where(
-        member_sessions.c.project_id == project_id,
-        member_sessions.c.revoked_at.is_(None),
-        member_sessions.c.expires_at > clock.now(),
-    )
     if session_token:
-        query = query.where(member_sessions.c.token_digest == tokens.digest(session_token))
-    elif session_jwt_value:
+        return "token_digest", tokens.digest(session_token)
+    if session_jwt_value:
         session_id = session_jwt.session_id_from(conn, project_id, session_jwt_value)
         if session_id is None:
             raise errors.SessionNotFound()
-        query = query.where(member_sessions.c.member_session_id == session_id)
-    else:
-        raise errors.NoSessionArguments()
-    row = conn.execute(query).first()
-    if row is None:
-        raise errors.SessionNotFound()
-    return _session_from_row(row)
+        return "member_session_id", session_id
+    raise errors.NoSessionArguments()
 
 
 def refresh_session(
@@ -298,7 +313,7 @@ def refresh_session(
         .where(member_sessions.c.member_session_id == session.member_session_id)
         .values(**values)
     )
-    return updated, _jwt_for(conn, clock, updated, member, organization)
+    return updated, jwt_for(conn, clock, updated, member, organization)
 
 
 def set_factors(conn: Connection, session: MemberSession, factors: list[dict[str, Any]]) -> MemberSession:
