@@ -189,7 +189,8 @@ def api(
                 writable=writable,
             )
 
-        def run() -> dict[str, Any]:
+        def run() -> tuple[dict[str, Any], bool]:
+            """The handler's answer, and whether it ran in a write transaction."""
             prepared = None
             if prepare is not None:
                 with write_transaction(runtime.engine) as conn:
@@ -197,15 +198,17 @@ def api(
             if read_mostly:
                 try:
                     with read_transaction(runtime.engine) as conn:
-                        return handler(authenticated(conn, prepared, writable=False), body)
+                        return handler(authenticated(conn, prepared, writable=False), body), False
                 except WriteNeeded:
                     pass
             transaction = write_transaction if write else read_transaction
             with transaction(runtime.engine) as conn:
-                return handler(authenticated(conn, prepared), body)
+                return handler(authenticated(conn, prepared), body), write
 
-        result = await off_loop(request, run)
-        if write:
+        result, wrote = await off_loop(request, run)
+        if wrote:
+            # Wakes the mail and SMS loops, each of which then asks the database for due work:
+            # not worth it after a request that wrote nothing.
             runtime.after_commit()
         return ok(request, result)
 
