@@ -38,7 +38,7 @@ def create_engine(
     a request fail with 503 within about two seconds while the database is away."""
     url = normalise_url(url)
     if is_sqlite(url):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool_size=pool_size)
     return sa.create_engine(
         url,
         pool_size=pool_size,
@@ -51,11 +51,18 @@ def create_engine(
     )
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, *, pool_size: int = 10) -> Engine:
     database = sa.engine.make_url(url).database
+    kwargs: dict[str, Any] = {}
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+        # Concurrent reads (WAL) each hold a connection. SQLAlchemy's default pool keeps 5 and
+        # closes overflow ones on return, so under load connections were opened, set up (the
+        # PRAGMAs below) and closed per request: ~6 % of a busy worker. Keep as many as the PG pool.
+        kwargs = {"pool_size": pool_size, "max_overflow": pool_size}
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **kwargs
+    )
     _sqlite_writers[engine] = threading.RLock()
 
     @sa.event.listens_for(engine, "connect")
