@@ -90,6 +90,16 @@ def queue(
     return mail_id
 
 
+def _due(now: datetime) -> Any:
+    free = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
+    return sa.and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now, free)
+
+
+def any_due(conn: Connection, clock: Clock) -> bool:
+    """Whether some mail waits to be claimed (a read: no lock taken)."""
+    return conn.execute(sa.select(outbox.c.id).where(_due(clock.now())).limit(1)).first() is not None
+
+
 def claim_next(conn: Connection, clock: Clock, *, lease_seconds: float = LEASE_SECONDS) -> OutgoingMail | None:
     """Lease the oldest due message. One at a time, so a message's lease starts when its own
     delivery does; a lease that lapses (worker killed mid-send) frees the message again."""

@@ -10,7 +10,7 @@ from anyio import to_thread
 from sqlalchemy.engine import Connection, Engine
 
 from tenantry.clock import Clock
-from tenantry.db.engine import write_transaction
+from tenantry.db.engine import read_transaction, write_transaction
 from tenantry.mfa.vault import Vault, VaultError
 from tenantry.sms import outbox
 from tenantry.sms.senders import SmsMessage, SmsSender, SmsSendError
@@ -54,6 +54,10 @@ class SmsDeliveryLoop:
             self._wake.clear()
 
     async def run_once(self) -> int:
+        # Every write request wakes this loop, and few queue a text: a read answers those passes
+        # without taking SQLite's single write lock or loading the vault key.
+        if not await to_thread.run_sync(self._any_due):
+            return 0
         claimed, vault = await to_thread.run_sync(self._claim)
         for sms in claimed:
             try:
@@ -75,6 +79,10 @@ class SmsDeliveryLoop:
             else:
                 await to_thread.run_sync(self._sent, sms.id, provider_id)
         return len(claimed)
+
+    def _any_due(self) -> bool:
+        with read_transaction(self.engine) as conn:
+            return outbox.any_due(conn, self.clock)
 
     def _claim(self) -> tuple[list[outbox.OutgoingSms], Vault]:
         with write_transaction(self.engine) as conn:

@@ -60,6 +60,14 @@ def queue(conn: Connection, clock: Clock, *, project_id: str, to_number: str, se
     return sms_id
 
 
+def any_due(conn: Connection, clock: Clock) -> bool:
+    """Whether some text waits to be claimed (a read: no lock taken)."""
+    now = clock.now()
+    free = sa.or_(sms_outbox.c.lease_until.is_(None), sms_outbox.c.lease_until < now)
+    due = sa.select(sms_outbox.c.id).where(sms_outbox.c.status == "queued", sms_outbox.c.next_attempt_at <= now, free)
+    return conn.execute(due.limit(1)).first() is not None
+
+
 def claim_due(conn: Connection, clock: Clock, *, limit: int = 20) -> list[OutgoingSms]:
     """Lease due messages; a lease that lapses (worker killed mid-send) frees the message again."""
     now = clock.now()
