@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from tenantry.members.models import ACTIVE, Member
 from tenantry.organizations import store as organization_store
 from tenantry.organizations.models import Organization
 from tenantry.rbac.policy import granting_roles, session_roles
+from tenantry.sessions import keys
 from tenantry.sessions import service as sessions
 from tenantry.sessions.models import MemberSession
 
@@ -33,13 +34,16 @@ _TABLES = (("s_", member_sessions), ("m_", members), ("o_", organizations))
 
 
 def _joined(column: str) -> sa.Select[Any]:
-    """The live session whose ``column`` is ``:value``, its member and its organization, in one
-    statement built once (building a statement costs more than SQLite takes to run it). The
-    member and organization are joined by the session's own keys, and all three are held to the
-    project."""
+    """The live session whose ``column`` is ``:value``, its member, its organization and the
+    project's active signing kid, in one statement built once (building a statement costs more
+    than SQLite takes to run it). The member and organization are joined by the session's own
+    keys, and all three are held to the project."""
     project_id = sa.bindparam("project_id")
     return (
-        sa.select(*(c.label(prefix + c.name) for prefix, table in _TABLES for c in table.c))
+        sa.select(
+            *(c.label(prefix + c.name) for prefix, table in _TABLES for c in table.c),
+            keys.ACTIVE_KID.label("active_kid"),
+        )
         .select_from(member_sessions)
         .join(members, members.c.member_id == member_sessions.c.member_id)
         .join(organizations, organizations.c.organization_id == member_sessions.c.organization_id)
@@ -96,7 +100,11 @@ def authenticate_session(
     column, value = sessions.live_session_key(
         conn, project_id=project_id, session_token=session_token, session_jwt_value=session_jwt
     )
-    row = conn.execute(_JOINED[column], {"value": value, "project_id": project_id, "now": clock.now()}).first()
+    row = conn.execute(
+        _JOINED[column],
+        # The signing key is chosen by the wall clock, as keys.active_signing_key does.
+        {"value": value, "project_id": project_id, "now": clock.now(), "key_now": datetime.now(UTC)},
+    ).first()
     if row is None:
         raise errors.SessionNotFound()
     session = sessions.session_from_row(_Prefixed(row, "s_"))  # type: ignore[arg-type]
@@ -109,7 +117,7 @@ def authenticate_session(
     if authorization_check is not None:
         verdict = check_authorization(roles, organization, authorization_check)
     if session_duration_minutes is None and not session_custom_claims and not _access_due(session, clock):
-        jwt_value = sessions.jwt_for(conn, clock, session, member, organization)
+        jwt_value = sessions.jwt_for(conn, clock, session, member, organization, kid=row.active_kid)
         return AuthenticatedSession(session, jwt_value, member, organization, roles, verdict)
     if not writable:
         raise WriteNeeded()

@@ -39,8 +39,14 @@ def mint(
     roles: list[str],
     organization_slug: str,
     issued_at: int,
+    kid: str | None = None,
 ) -> str:
-    kid, private_key = keys.active_signing_key(conn, session.project_id)
+    """``kid``: the project's active signing key, when the caller already read which it is
+    (``keys.ACTIVE_KID`` in its own statement)."""
+    if kid is None:
+        kid, private_key = keys.active_signing_key(conn, session.project_id)
+    else:
+        private_key = keys.private_key(conn, kid)
     fingerprint = json.dumps(
         [
             kid,

@@ -108,20 +108,27 @@ def active_signing_key(conn: Connection, project_id: str, *, now: datetime | Non
     A key announced by ``rotate(..., activate_in=...)`` is in the JWKS before it signs, and the
     key it replaces signs until then (its ``retired_at`` lies in the future).
     """
-    kid = conn.execute(_ACTIVE_KID, {"project_id": project_id, "now": now or datetime.now(UTC)}).scalar()
+    kid = conn.execute(_ACTIVE_KID, {"project_id": project_id, "key_now": now or datetime.now(UTC)}).scalar()
     if kid is None:
         raise LookupError(f"project {project_id} has no active signing key")
+    return kid, private_key(conn, kid)
+
+
+def private_key(conn: Connection, kid: str) -> Any:
+    """The parsed private key ``kid``; the PEM is read only for a kid this process has not parsed."""
     key = _parsed_private.get(kid)
     if key is None:
         pem = conn.execute(sa.select(signing_keys.c.private_key_pem).where(signing_keys.c.kid == kid)).scalar_one()
         key = serialization.load_pem_private_key(pem.encode(), password=None)
         with _parsed_lock:
             _parsed_private[kid] = key
-    return kid, key
+    return key
 
 
 def _active_kid() -> sa.Select[tuple[str]]:
-    now = sa.bindparam("now", type_=signing_keys.c.created_at.type)
+    """The kid ``active_signing_key`` picks, for ``:project_id`` at ``:key_now``; also a scalar
+    subquery of a caller's statement (``ACTIVE_KID``) that saves a round trip."""
+    now = sa.bindparam("key_now", type_=signing_keys.c.created_at.type)
     return (
         sa.select(signing_keys.c.kid)
         .where(
@@ -136,6 +143,7 @@ def _active_kid() -> sa.Select[tuple[str]]:
 
 # Built once (every minted JWT asks); the PEM is read only for a kid this process has not parsed.
 _ACTIVE_KID = _active_kid()
+ACTIVE_KID = _ACTIVE_KID.scalar_subquery()
 
 
 def public_key(conn: Connection, project_id: str, kid: str, *, now: datetime | None = None) -> Any | None:

@@ -224,13 +224,21 @@ def start_member_session(
     return IssuedSession(session, token, jwt_for(conn, clock, session, member, organization))
 
 
-def jwt_for(conn: Connection, clock: Clock, session: MemberSession, member: Member, organization: Organization) -> str:
+def jwt_for(
+    conn: Connection,
+    clock: Clock,
+    session: MemberSession,
+    member: Member,
+    organization: Organization,
+    kid: str | None = None,
+) -> str:
     return session_jwt.mint(
         conn,
         session,
         roles=session_roles(member.roles),
         organization_slug=organization.slug,
         issued_at=int(clock.now().timestamp()),
+        kid=kid,
     )
 
 
