@@ -339,9 +339,9 @@ async def closed_loop(target: Target, concurrency: int, seconds: float, warmup: 
             try:
                 await target.journey(driver)
             except Exception as exc:  # a failed journey is reported, never counted
+                # Not fatal: better-auth on 2 processes answers some verifies with 500 (SQLite
+                # busy), and one configuration's failures must not lose the whole run's figures.
                 errors.append(str(exc))
-                if len(errors) > 20:
-                    raise
                 continue
             if driver.recording and time.monotonic() <= deadline:
                 completed += 1
