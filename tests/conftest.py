@@ -426,6 +426,18 @@ def link_token(link: str) -> str:
     return query["token"][0]
 
 
+# Every directory's conftest.py is a module named ``conftest``, so ``from conftest import X`` in a
+# test module picks whichever was loaded last in a full run. Tests reach this one's helpers through
+# the ``root_conftest`` fixture instead.
+_THIS_MODULE = sys.modules[__name__]
+
+
+@pytest.fixture(scope="session")
+def root_conftest() -> Any:
+    """tests/conftest.py itself, for its helpers (``PostgresCluster``, ``TenantryServer``, ...)."""
+    return _THIS_MODULE
+
+
 @pytest.fixture
 def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., TenantryServer]]:
     """Start ``tenantry serve`` processes against this test's database.

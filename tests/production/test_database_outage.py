@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
-from conftest import PostgresCluster, TenantryServer, _pg_execute, _with_database, postgres_required
 from prod_flow import sign_up
 
 # Well under the SDKs' own timeouts and under one connect timeout (TENANTRY_DB_CONNECT_TIMEOUT).
@@ -20,12 +20,12 @@ FAST = 1.5
 
 
 @pytest.fixture
-def own_postgres() -> Iterator[PostgresCluster]:
+def own_postgres(root_conftest: Any) -> Iterator[Any]:
     try:
-        cluster = PostgresCluster()
+        cluster = root_conftest.PostgresCluster()
         cluster.start()
     except Exception as exc:
-        if postgres_required():
+        if root_conftest.postgres_required():
             pytest.fail(f"PostgreSQL could not be started: {exc}")
         pytest.skip(f"PostgreSQL could not be started: {exc}")
     try:
@@ -34,7 +34,7 @@ def own_postgres() -> Iterator[PostgresCluster]:
         cluster.stop()
 
 
-def pg_ctl(cluster: PostgresCluster, action: str) -> None:
+def pg_ctl(cluster: Any, action: str) -> None:
     options = (
         f"-p {cluster.port} -k {cluster.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
@@ -46,10 +46,13 @@ def pg_ctl(cluster: PostgresCluster, action: str) -> None:
         cluster._run([*args, "-l", str(cluster.logfile), "-o", options, "start"], timeout=90)
 
 
-def test_requests_fail_fast_while_the_database_is_down_and_recover_without_restart(own_postgres, tmp_path):
+def test_requests_fail_fast_while_the_database_is_down_and_recover_without_restart(
+    own_postgres, root_conftest, tmp_path
+):
     dbname = f"t_{uuid.uuid4().hex}"
-    _pg_execute(own_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
-    server = TenantryServer(database_url=_with_database(own_postgres.admin_url, dbname), workdir=tmp_path / "server")
+    root_conftest._pg_execute(own_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
+    database_url = root_conftest._with_database(own_postgres.admin_url, dbname)
+    server = root_conftest.TenantryServer(database_url=database_url, workdir=tmp_path / "server")
     server.start()
     try:
         api = server.client(timeout=10)

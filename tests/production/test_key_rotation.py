@@ -13,7 +13,6 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
-from conftest import make_stytch_client
 from prod_flow import sign_up
 
 from tenantry.db.engine import normalise_url
@@ -44,14 +43,14 @@ def kid_of(token: str) -> str:
     return jwt.get_unverified_header(token)["kid"]
 
 
-def test_rotation_keeps_old_jwts_valid_until_they_expire(server_factory):
+def test_rotation_keeps_old_jwts_valid_until_they_expire(server_factory, stytch_client_factory):
     server = server_factory()
     with server.client() as api:
         flow = sign_up(server, api)
     old_jwt = flow.session_jwt
     old_kid = kid_of(old_jwt)
     assert jwks_kids(server) == [old_kid]
-    before = make_stytch_client(server)  # its JWKS cache knows the old key only
+    before = stytch_client_factory(server)  # its JWKS cache knows the old key only
     assert before.sessions.authenticate_jwt_local(session_jwt=old_jwt) is not None
 
     out = cli(server, "rotate", "--project", server.project_id, "--activate-in", "0")
@@ -65,7 +64,7 @@ def test_rotation_keeps_old_jwts_valid_until_they_expire(server_factory):
     # The old JWT still verifies locally with the JWKS cached before the rotation, and with a
     # fresh client; the new one with a fresh client. (A client that fetched the JWKS less than
     # 30 s ago refuses to refetch for an unknown kid: PyJWKClient's cooldown, client-side.)
-    after = make_stytch_client(server)
+    after = stytch_client_factory(server)
     for client, token in ((before, old_jwt), (after, old_jwt), (after, refreshed.session_jwt)):
         session = client.sessions.authenticate_jwt_local(session_jwt=token)
         assert session is not None and session.member_id == flow.member_id
@@ -79,7 +78,7 @@ def test_rotation_keeps_old_jwts_valid_until_they_expire(server_factory):
         conn.execute(signing_keys.update().where(signing_keys.c.kid == old_kid).values(retired_at=long_ago))
     engine.dispose()
     assert jwks_kids(server) == [new_kid]
-    late = make_stytch_client(server)
+    late = stytch_client_factory(server)
     with pytest.raises(jwt.PyJWKClientError):  # the SDK's word for "no key with that kid"
         late.sessions.authenticate_jwt_local(session_jwt=old_jwt)
     assert late.sessions.authenticate_jwt_local(session_jwt=refreshed.session_jwt) is not None
@@ -119,14 +118,14 @@ def test_rotate_refuses_an_unknown_project(server):
     assert len(jwks_kids(server)) == 1
 
 
-def test_a_key_announced_ahead_is_in_the_jwks_before_it_signs(server):
+def test_a_key_announced_ahead_is_in_the_jwks_before_it_signs(server, stytch_client_factory):
     with server.client() as api:
         flow = sign_up(server, api)
     old_kid = kid_of(flow.session_jwt)
     out = cli(server, "rotate", "--activate-in", "3")
     new_kid = out.split("current ")[1].split()[0]
     assert jwks_kids(server) == [new_kid, old_kid]
-    client = make_stytch_client(server)
+    client = stytch_client_factory(server)
     # Its first local check fetches (and caches) a JWKS that already holds the next key.
     assert client.sessions.authenticate_jwt_local(session_jwt=flow.session_jwt) is not None
     assert kid_of(client.sessions.authenticate(session_token=flow.session_token).session_jwt) == old_kid

@@ -65,9 +65,11 @@ def _chromium_required() -> bool:
     return os.environ.get("TENANTRY_REQUIRE_CHROMIUM") == "1" or os.environ.get("CI", "").lower() == "true"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it leaves an event loop marked
+# running in the main thread, so a later test in the same worker that calls asyncio.run() fails.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Debian Chromium under Playwright, shared by the session's tests."""
+    """A headless Debian Chromium under Playwright, shared by one module's tests."""
     executable = shutil.which("chromium")
     problem = None
     if executable is None:
