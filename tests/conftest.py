@@ -111,6 +111,11 @@ class PostgresCluster:
             ],
             timeout=120,
         )
+        self.start_server()
+        self.started = True
+
+    def start_server(self) -> None:
+        """Start the server of the initialised cluster (again, after ``stop_server``)."""
         options = (
             f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
@@ -131,7 +136,10 @@ class PostgresCluster:
             ],
             timeout=90,
         )
-        self.started = True
+
+    def stop_server(self, mode: str = "immediate") -> None:
+        """Stop the server but keep the cluster, for outage tests; ``immediate`` is a crash."""
+        self._run([self.pg_ctl, "-D", str(self.datadir), "-m", mode, "-w", "stop"], timeout=60)
 
     @property
     def admin_url(self) -> str:
@@ -424,6 +432,25 @@ def link_token(link: str) -> str:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
     assert "token" in query, f"link without a token: {link}"
     return query["token"][0]
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster that only this module uses, so its tests may stop and start
+    it (``stop_server``/``start_server``) without disturbing the shared one."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        message = f"PostgreSQL could not be started: {exc}"
+        if postgres_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 # Every directory's conftest.py is a module named ``conftest``, so ``from conftest import X`` in a

@@ -8,50 +8,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
-import pytest
 from prod_flow import sign_up
 
 # Well under the SDKs' own timeouts and under one connect timeout (TENANTRY_DB_CONNECT_TIMEOUT).
 FAST = 1.5
 
 
-@pytest.fixture
-def own_postgres(root_conftest: Any) -> Iterator[Any]:
-    try:
-        cluster = root_conftest.PostgresCluster()
-        cluster.start()
-    except Exception as exc:
-        if root_conftest.postgres_required():
-            pytest.fail(f"PostgreSQL could not be started: {exc}")
-        pytest.skip(f"PostgreSQL could not be started: {exc}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def pg_ctl(cluster: Any, action: str) -> None:
-    options = (
-        f"-p {cluster.port} -k {cluster.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
-    args = [cluster.pg_ctl, "-D", str(cluster.datadir), "-w", "-t", "60"]
-    if action == "stop":
-        cluster._run([*args, "-m", "fast", "stop"], timeout=60)
-    else:
-        cluster._run([*args, "-l", str(cluster.logfile), "-o", options, "start"], timeout=90)
-
-
 def test_requests_fail_fast_while_the_database_is_down_and_recover_without_restart(
-    own_postgres, root_conftest, tmp_path
+    private_postgres, root_conftest, tmp_path
 ):
     dbname = f"t_{uuid.uuid4().hex}"
-    root_conftest._pg_execute(own_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
-    database_url = root_conftest._with_database(own_postgres.admin_url, dbname)
+    root_conftest._pg_execute(private_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
+    database_url = root_conftest._with_database(private_postgres.admin_url, dbname)
     server = root_conftest.TenantryServer(database_url=database_url, workdir=tmp_path / "server")
     server.start()
     try:
@@ -60,7 +30,7 @@ def test_requests_fail_fast_while_the_database_is_down_and_recover_without_resta
         body = {"session_token": flow.session_token}
         assert api.post("/v1/b2b/sessions/authenticate", json=body).status_code == 200
 
-        pg_ctl(own_postgres, "stop")
+        private_postgres.stop_server("fast")
         slowest = 0.0
         for _ in range(10):
             started = time.monotonic()
@@ -83,7 +53,7 @@ def test_requests_fail_fast_while_the_database_is_down_and_recover_without_resta
         org = api.get(f"/v1/b2b/organizations/{flow.organization_id}")
         assert org.status_code == 503 and org.json()["error_type"] == "server_unavailable"
 
-        pg_ctl(own_postgres, "start")
+        private_postgres.start_server()
         deadline = time.monotonic() + 20
         ready = httpx.get(f"{server.base_url}/readyz", timeout=10)
         while ready.status_code != 200 and time.monotonic() < deadline:

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from reliability import invariants
-from reliability.conftest import pg_start, pg_stop, root_conftest
 from reliability.load import LOAD_ENV, Answer, Load
 
 CLIENTS = 4
@@ -41,9 +40,9 @@ def stytch_503(answer: Answer) -> bool:
 
 @pytest.mark.postgres_only
 def test_postgres_stopped_and_started_under_load(
-    request: pytest.FixtureRequest, private_postgres: Any, private_database_url: str, tmp_path: Any
+    root_conftest: Any, private_postgres: Any, private_database_url: str, tmp_path: Any
 ) -> None:
-    base = root_conftest(request.config)
+    base = root_conftest
     server = base.TenantryServer(
         database_url=private_database_url,
         workdir=tmp_path / "server",
@@ -53,11 +52,11 @@ def test_postgres_stopped_and_started_under_load(
         load = Load(server, clients=CLIENTS, tag="pg").start()
         try:
             assert load.wait_journeys(3, timeout=60), f"the load did not get going:\n{server.log_tail()}"
-            pg_stop(private_postgres)
+            private_postgres.stop_server()
             down_at = time.monotonic()
             time.sleep(DOWN_SECONDS)
             up_at = time.monotonic()
-            pg_start(private_postgres)
+            private_postgres.start_server()
             started_at = time.monotonic()
             recovered = load.wait_journeys(CLIENTS, after=started_at, timeout=60)
         finally:
