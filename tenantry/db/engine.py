@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tenantry.db import statistics
+
 
 def normalise_url(url: str) -> str:
     """Accept the URLs people write (``postgresql://``) and pick the psycopg 3 driver."""
@@ -64,6 +66,7 @@ def _sqlite_engine(url: str, *, pool_size: int = 10) -> Engine:
         url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **kwargs
     )
     _sqlite_writers[engine] = threading.RLock()
+    statistics.keep_current(engine)  # planner statistics: refreshed, and reloaded by pooled connections
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

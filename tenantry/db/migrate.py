@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from tenantry.db import statistics
 from tenantry.db.engine import is_sqlite
 
 
@@ -31,3 +32,6 @@ def upgrade(engine: Engine) -> None:
             if not is_sqlite(str(engine.url)):
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(827364501)")
                 conn.commit()
+    # Every start-up migrates: statistics describe the data the workers are about to query
+    # (a database restored or bulk loaded since would otherwise be planned as if empty).
+    statistics.refresh_now(engine)

@@ -136,9 +136,10 @@ members = sa.Table(
     sa.UniqueConstraint("organization_id", "email_address"),
     sa.Index("ix_members_project_email", "project_id", "email_address"),
     sa.Index("ix_members_org_domain", "organization_id", "email_domain"),
-    # Member search pages by member_id within organizations; external ids are unique per
-    # organization (migration 0003).
-    sa.Index("ix_members_org_member", "organization_id", "member_id"),
+    # Member search pages by member_id within organizations of a project: project_id first, so
+    # that no planner prefers ix_members_project_email, statistics or not (migration 0011).
+    # External ids are unique per organization (migration 0003).
+    sa.Index("ix_members_project_org_member", "project_id", "organization_id", "member_id"),
     sa.Index("uq_members_org_external_id", "organization_id", "external_id", unique=True),
 )
 
