@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         connect_timeout=settings.db_connect_timeout,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     vault.configure_process_key(settings.mfa_key.get_secret_value() if settings.mfa_key else None)
     rate_limiter = build_rate_limiter(settings, engine, clock)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # it fails with 503 server_unavailable: short, so an outage answers fast instead of piling up.
     db_pool_timeout: float = Field(default=2.0, gt=0)
     db_connect_timeout: int = Field(default=2, ge=1)
+    # PostgreSQL: a statement running longer (a hung server, a lock held elsewhere) is cancelled
+    # and the request answers 503 server_unavailable instead of waiting forever. 0: no limit.
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
     # Bearer token /metrics asks for; unset: /metrics is open (it exports no secrets).
     metrics_token: SecretStr | None = Field(default=None, min_length=16)
     # One JSON object per log line ("json") or plain text for a terminal ("text").

@@ -34,10 +34,13 @@ def create_engine(
     max_overflow: int | None = None,
     pool_timeout: float = 2.0,
     connect_timeout: int = 2,
+    statement_timeout_ms: int = 0,
 ) -> Engine:
     """``pool_pre_ping`` tests a pooled connection before lending it, so after a database
     restart the dead connections are replaced without a restart of ours; the short timeouts make
-    a request fail with 503 within about two seconds while the database is away."""
+    a request fail with 503 within about two seconds while the database is away.
+    ``statement_timeout_ms`` (PostgreSQL; 0 = none) cancels a statement that runs longer, so a
+    hung server or a lock held elsewhere cannot hold a request forever (SQLSTATE 57014: 503)."""
     url = normalise_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url, pool_size=pool_size)
@@ -47,7 +50,8 @@ def create_engine(
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
-        connect_args={"connect_timeout": connect_timeout},
+        connect_args={"connect_timeout": connect_timeout}
+        | ({"options": f"-c statement_timeout={statement_timeout_ms:d}"} if statement_timeout_ms else {}),
         # Error messages would otherwise embed bound parameters, mail bodies with live links among them.
         hide_parameters=True,
     )

@@ -22,6 +22,9 @@ def upgrade(engine: Engine) -> None:
     config = alembic_config(str(engine.url))
     with engine.connect() as conn:
         if not is_sqlite(str(engine.url)):
+            # Migrations (an index over every member) and the wait for another worker's may
+            # outlast a request's statement timeout.
+            conn.exec_driver_sql("SET statement_timeout = 0")
             # Several workers may start at once; one migrates, the others wait for it.
             conn.exec_driver_sql("SELECT pg_advisory_lock(827364501)")
         try:
@@ -31,6 +34,7 @@ def upgrade(engine: Engine) -> None:
         finally:
             if not is_sqlite(str(engine.url)):
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(827364501)")
+                conn.exec_driver_sql("RESET statement_timeout")
                 conn.commit()
     # Every start-up migrates: statistics describe the data the workers are about to query
     # (a database restored or bulk loaded since would otherwise be planned as if empty).
