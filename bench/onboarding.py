@@ -430,6 +430,8 @@ def start_profilers(target: Target, args: argparse.Namespace, label: str) -> lis
     for pid in target.process.pids:
         args_ = [command, "record", "--pid", str(pid), "--duration", str(int(args.warmup + args.seconds))]
         args_ += ["--rate", "250", "--format", "raw", "--nonblocking", "-o", str(out / f"{slug}-{pid}.txt")]
+        if args.profile_gil:
+            args_.append("--gil")
         procs.append(subprocess.Popen(args_, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs
 
@@ -444,6 +446,7 @@ def report(label: str, results: list[Result], settings: str) -> float:
     print(
         f"journeys/s {flows:.1f} (runs: {runs}) | requests/s {median([r.requests_per_s for r in results]):.0f}"
         f" | server CPU {median([r.server_cpu for r in results]) * 100:.0f}%"
+        f" ({median([r.server_cpu / max(r.flows_per_s, 1e-9) * 1000 for r in results]):.1f} ms per journey)"
         f" | driver CPU {median([r.driver_cpu for r in results]) * 100:.0f}% of one core"
         + (f" | failed journeys {sum(r.errors for r in results)}" if any(r.errors for r in results) else "")
     )
@@ -483,6 +486,11 @@ def main() -> None:
     )
     ap.add_argument("--no-80", action="store_true", help="skip the paced run at 80%% of the measured peak")
     ap.add_argument("--profile", metavar="DIR", help="py-spy the Tenantry servers into DIR (collapsed stacks)")
+    ap.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL (CPU, not waits)",
+    )
     args = ap.parse_args()
     workers = [int(w) for w in args.workers.split(",") if w]
     databases = [d for d in args.databases.split(",") if d]
@@ -522,7 +530,8 @@ def main() -> None:
                 results[label].append(result)
                 print(
                     f"  {result.flows_per_s:.1f} journeys/s, driver CPU {result.driver_cpu * 100:.0f}%,"
-                    f" server CPU {result.server_cpu * 100:.0f}%",
+                    f" server CPU {result.server_cpu * 100:.0f}%"
+                    f" = {result.server_cpu / max(result.flows_per_s, 1e-9) * 1000:.1f} ms per journey",
                     flush=True,
                 )
     finally:
