@@ -47,6 +47,38 @@ class DeadLetter:
     created_at: datetime
 
 
+# Built once with bound parameters: building a statement (and its cache key) per call cost more
+# than SQLite takes to run it; every mail is queued, claimed and marked sent with these.
+_INSERT = outbox.insert()
+_FREE = sa.or_(
+    outbox.c.lease_until.is_(None), outbox.c.lease_until < sa.bindparam("now", type_=outbox.c.lease_until.type)
+)
+_DUE = sa.and_(
+    outbox.c.status == "queued",
+    outbox.c.next_attempt_at <= sa.bindparam("now", type_=outbox.c.next_attempt_at.type),
+    _FREE,
+)
+_ANY_DUE = sa.select(outbox.c.id).where(_DUE).limit(1)
+_CANDIDATES = sa.select(outbox).where(_DUE).order_by(outbox.c.next_attempt_at, outbox.c.created_at).limit(5)
+_LEASE = (
+    outbox.update()
+    .where(outbox.c.id == sa.bindparam("p_id"), outbox.c.status == "queued", _FREE)
+    .values(lease_until=sa.bindparam("p_lease_until", type_=outbox.c.lease_until.type), attempts=outbox.c.attempts + 1)
+)
+_SENT = (
+    outbox.update()
+    .where(outbox.c.id == sa.bindparam("p_id"))
+    .values(
+        status="sent",
+        sent_at=sa.bindparam("p_now", type_=outbox.c.sent_at.type),
+        lease_until=None,
+        text_body=None,
+        html_body=None,
+    )
+)
+_DOMAINS: dict[str, str] = {}
+
+
 def _ascii_domain(domain: str) -> str:
     # Headers on the wire are ASCII: an internationalised sender domain goes in its IDNA form.
     try:
@@ -70,53 +102,44 @@ def queue(
 ) -> str:
     mail_id = uuid.uuid4().hex
     now = clock.now()
+    domain = _DOMAINS.get(message_domain)
+    if domain is None:
+        domain = _DOMAINS.setdefault(message_domain, _ascii_domain(message_domain))
     conn.execute(
-        outbox.insert().values(
-            id=mail_id,
-            project_id=project_id,
-            message_id=f"<{mail_id}@{_ascii_domain(message_domain)}>",
-            to_address=to,
-            subject=subject,
-            text_body=text,
-            html_body=html,
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            from_name=from_name,
-            from_address=from_address,
-        )
+        _INSERT,
+        {
+            "id": mail_id,
+            "project_id": project_id,
+            "message_id": f"<{mail_id}@{domain}>",
+            "to_address": to,
+            "subject": subject,
+            "text_body": text,
+            "html_body": html,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "from_name": from_name,
+            "from_address": from_address,
+        },
     )
     return mail_id
 
 
-def _due(now: datetime) -> Any:
-    free = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
-    return sa.and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now, free)
-
-
 def any_due(conn: Connection, clock: Clock) -> bool:
     """Whether some mail waits to be claimed (a read: no lock taken)."""
-    return conn.execute(sa.select(outbox.c.id).where(_due(clock.now())).limit(1)).first() is not None
+    return conn.execute(_ANY_DUE, {"now": clock.now()}).first() is not None
 
 
 def claim_next(conn: Connection, clock: Clock, *, lease_seconds: float = LEASE_SECONDS) -> OutgoingMail | None:
     """Lease the oldest due message. One at a time, so a message's lease starts when its own
     delivery does; a lease that lapses (worker killed mid-send) frees the message again."""
     now = clock.now()
-    free = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
-    candidates = conn.execute(
-        sa.select(outbox)
-        .where(outbox.c.status == "queued", outbox.c.next_attempt_at <= now, free)
-        .order_by(outbox.c.next_attempt_at, outbox.c.created_at)
-        .limit(5)
-    ).all()
+    candidates = conn.execute(_CANDIDATES, {"now": now}).all()
     for row in candidates:
         # Another worker may have leased it since the SELECT: the row count decides.
         result = conn.execute(
-            outbox.update()
-            .where(outbox.c.id == row.id, outbox.c.status == "queued", free)
-            .values(lease_until=now + timedelta(seconds=lease_seconds), attempts=outbox.c.attempts + 1)
+            _LEASE, {"p_id": row.id, "now": now, "p_lease_until": now + timedelta(seconds=lease_seconds)}
         )
         if result.rowcount == 1:
             return OutgoingMail(
@@ -137,11 +160,7 @@ def claim_next(conn: Connection, clock: Clock, *, lease_seconds: float = LEASE_S
 
 def mark_sent(conn: Connection, clock: Clock, mail_id: str) -> None:
     # The bodies hold live links: once delivered they have no reason to stay at rest here.
-    conn.execute(
-        outbox.update()
-        .where(outbox.c.id == mail_id)
-        .values(status="sent", sent_at=clock.now(), lease_until=None, text_body=None, html_body=None)
-    )
+    conn.execute(_SENT, {"p_id": mail_id, "p_now": clock.now()})
 
 
 def mark_failed(

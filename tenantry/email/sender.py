@@ -28,10 +28,14 @@ class ProjectSender:
     address: str | None = None
 
 
+# Built once with a bound parameter: every queued mail reads it.
+_GET = sa.select(projects.c.mail_from_name, projects.c.mail_from_address).where(
+    projects.c.project_id == sa.bindparam("project_id")
+)
+
+
 def get(conn: Connection, project_id: str) -> ProjectSender:
-    row = conn.execute(
-        sa.select(projects.c.mail_from_name, projects.c.mail_from_address).where(projects.c.project_id == project_id)
-    ).first()
+    row = conn.execute(_GET, {"project_id": project_id}).first()
     if row is None:
         return ProjectSender()
     return ProjectSender(row.mail_from_name, row.mail_from_address)

@@ -15,6 +15,22 @@ from tenantry.db.schema import magic_links
 from tenantry.magic_links import pkce
 from tenantry.otps import store as otp_store
 
+# Built once with bound parameters: building a statement (and its cache key) per call cost more
+# than SQLite takes to run it, and every send and authenticate of the onboarding path runs these.
+_INSERT = magic_links.insert()
+_BY_DIGEST = sa.select(magic_links).where(
+    magic_links.c.token_digest == sa.bindparam("token_digest"), magic_links.c.project_id == sa.bindparam("project_id")
+)
+_CONSUME = (
+    magic_links.update()
+    .where(
+        magic_links.c.token_digest == sa.bindparam("p_token_digest"),
+        magic_links.c.consumed_at.is_(None),
+        magic_links.c.expires_at > sa.bindparam("p_now", type_=magic_links.c.expires_at.type),
+    )
+    .values(consumed_at=sa.bindparam("p_now", type_=magic_links.c.consumed_at.type))
+)
+
 
 @dataclass(frozen=True)
 class SpentLink:
@@ -59,7 +75,7 @@ def issue(
         "redirect_url": redirect_url,
     }
     if pinned_token is None:
-        conn.execute(magic_links.insert().values(**values))
+        conn.execute(_INSERT, values)
     else:
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         stmt = insert(magic_links).values(**values)
@@ -109,9 +125,7 @@ def spend(
     be usable in the right one.
     """
     token_digest = tokens.digest(token)
-    row = conn.execute(
-        sa.select(magic_links).where(magic_links.c.token_digest == token_digest, magic_links.c.project_id == project_id)
-    ).first()
+    row = conn.execute(_BY_DIGEST, {"token_digest": token_digest, "project_id": project_id}).first()
     # A token of another flow (say, a discovery link at the organization endpoint) is, for
     # this endpoint, a token that does not exist.
     if row is None or row.purpose not in purposes:
@@ -120,15 +134,7 @@ def spend(
     if row.consumed_at is not None or as_utc(row.expires_at) <= now:
         raise errors.UnableToAuthMagicLink()
     pkce.check(row.pkce_code_challenge, pkce_code_verifier)
-    result = conn.execute(
-        magic_links.update()
-        .where(
-            magic_links.c.token_digest == token_digest,
-            magic_links.c.consumed_at.is_(None),
-            magic_links.c.expires_at > now,
-        )
-        .values(consumed_at=now)
-    )
+    result = conn.execute(_CONSUME, {"p_token_digest": token_digest, "p_now": now})
     if result.rowcount != 1:
         raise errors.UnableToAuthMagicLink()
     # A code mailed with this link is the same proof: it stops working too.

@@ -39,58 +39,72 @@ def _from_row(row: Row[Any]) -> Member:
     )
 
 
+# Built once with bound parameters: building a statement (and its cache key) per call cost more
+# than SQLite takes to run it, on every request of the onboarding path.
+_INSERT = members.insert()
+_GET = sa.select(members).where(
+    members.c.project_id == sa.bindparam("project_id"), members.c.member_id == sa.bindparam("member_id")
+)
+_BY_EMAIL = sa.select(members).where(
+    members.c.project_id == sa.bindparam("project_id"),
+    members.c.organization_id == sa.bindparam("organization_id"),
+    members.c.email_address == sa.bindparam("email"),
+)
+_OF_EMAIL = (
+    sa.select(members)
+    .where(members.c.project_id == sa.bindparam("project_id"), members.c.email_address == sa.bindparam("email"))
+    .order_by(members.c.created_at)
+)
+_ACTIVATE = (
+    members.update()
+    .where(members.c.member_id == sa.bindparam("p_member_id"))
+    .values(status=ACTIVE, email_verified=True, updated_at=sa.bindparam("p_when"))
+)
+
+
 def insert(conn: Connection, member: Member) -> None:
     conn.execute(
-        members.insert().values(
-            member_id=member.member_id,
-            project_id=member.project_id,
-            organization_id=member.organization_id,
-            email_address=member.email_address,
-            email_domain=email_domain(member.email_address),
-            email_id=member.email_id,
-            email_verified=member.email_verified,
-            status=member.status,
-            name=member.name,
-            roles=member.roles,
-            trusted_metadata=member.trusted_metadata,
-            untrusted_metadata=member.untrusted_metadata,
-            is_breakglass=member.is_breakglass,
-            external_id=member.external_id,
-            created_at=member.created_at,
-            updated_at=member.updated_at,
-            mfa_enrolled=member.mfa_enrolled,
-            mfa_phone_number=member.mfa_phone_number,
-            mfa_phone_number_verified=member.mfa_phone_number_verified,
-            default_mfa_method=member.default_mfa_method,
-            totp_registration_id=member.totp_registration_id,
-        )
+        _INSERT,
+        {
+            "member_id": member.member_id,
+            "project_id": member.project_id,
+            "organization_id": member.organization_id,
+            "email_address": member.email_address,
+            "email_domain": email_domain(member.email_address),
+            "email_id": member.email_id,
+            "email_verified": member.email_verified,
+            "status": member.status,
+            "name": member.name,
+            "roles": member.roles,
+            "trusted_metadata": member.trusted_metadata,
+            "untrusted_metadata": member.untrusted_metadata,
+            "is_breakglass": member.is_breakglass,
+            "external_id": member.external_id,
+            "created_at": member.created_at,
+            "updated_at": member.updated_at,
+            "mfa_enrolled": member.mfa_enrolled,
+            "mfa_phone_number": member.mfa_phone_number,
+            "mfa_phone_number_verified": member.mfa_phone_number_verified,
+            "default_mfa_method": member.default_mfa_method,
+            "totp_registration_id": member.totp_registration_id,
+        },
     )
 
 
 def get(conn: Connection, project_id: str, member_id: str) -> Member | None:
-    row = conn.execute(
-        sa.select(members).where(members.c.project_id == project_id, members.c.member_id == member_id)
-    ).first()
+    row = conn.execute(_GET, {"project_id": project_id, "member_id": member_id}).first()
     return _from_row(row) if row else None
 
 
 def get_by_email(conn: Connection, project_id: str, organization_id: str, email: str) -> Member | None:
     row = conn.execute(
-        sa.select(members).where(
-            members.c.project_id == project_id,
-            members.c.organization_id == organization_id,
-            members.c.email_address == email,
-        )
+        _BY_EMAIL, {"project_id": project_id, "organization_id": organization_id, "email": email}
     ).first()
     return _from_row(row) if row else None
 
 
 def memberships_of_email(conn: Connection, project_id: str, email: str) -> list[Member]:
-    rows = conn.execute(
-        sa.select(members)
-        .where(members.c.project_id == project_id, members.c.email_address == email)
-        .order_by(members.c.created_at)
-    )
+    rows = conn.execute(_OF_EMAIL, {"project_id": project_id, "email": email})
     return [_from_row(r) for r in rows]
 
 
@@ -112,11 +126,7 @@ def has_verified_member_on_domain(conn: Connection, organization_id: str, domain
 
 def activate(conn: Connection, member_id: str, when: datetime) -> None:
     """A member who proved control of their email becomes active and verified."""
-    conn.execute(
-        members.update()
-        .where(members.c.member_id == member_id)
-        .values(status=ACTIVE, email_verified=True, updated_at=when)
-    )
+    conn.execute(_ACTIVATE, {"p_member_id": member_id, "p_when": when})
 
 
 def update(conn: Connection, member_id: str, changes: dict[str, Any]) -> None:

@@ -36,57 +36,88 @@ def _from_row(row: Row[Any]) -> Organization:
     )
 
 
+# Built once with bound parameters: building a statement (and its cache key) per call cost more
+# than SQLite takes to run it, on every request of the onboarding path.
+_INSERT = organizations.insert()
+_GET = sa.select(organizations).where(
+    organizations.c.project_id == sa.bindparam("project_id"),
+    organizations.c.organization_id == sa.bindparam("organization_id"),
+)
+_BY_REFERENCE = (
+    sa.select(organizations)
+    .where(
+        organizations.c.project_id == sa.bindparam("project_id"),
+        sa.or_(
+            organizations.c.organization_id == sa.bindparam("reference"),
+            organizations.c.slug == sa.bindparam("reference"),
+            organizations.c.external_id == sa.bindparam("reference"),
+        ),
+    )
+    .limit(1)
+)
+_DOMAINS_DELETE = organization_domains.delete().where(
+    organization_domains.c.organization_id == sa.bindparam("organization_id")
+)
+_DOMAINS_INSERT = organization_domains.insert()
+_CLAIMED_DELETE = organization_claimed_domains.delete().where(
+    organization_claimed_domains.c.organization_id == sa.bindparam("organization_id")
+)
+_CLAIMED_INSERT = organization_claimed_domains.insert()
+_SLUG_TAKEN = sa.select(organizations.c.organization_id).where(
+    organizations.c.project_id == sa.bindparam("project_id"), organizations.c.slug == sa.bindparam("slug")
+)
+_ADMITTING = sa.select(organization_domains.c.organization_id).where(
+    organization_domains.c.project_id == sa.bindparam("project_id"),
+    organization_domains.c.domain == sa.bindparam("domain"),
+)
+_GET_MANY = sa.select(organizations).where(
+    organizations.c.project_id == sa.bindparam("project_id"),
+    organizations.c.organization_id.in_(sa.bindparam("organization_ids", expanding=True)),
+)
+
+
 def insert(conn: Connection, org: Organization) -> None:
     conn.execute(
-        organizations.insert().values(
-            organization_id=org.organization_id,
-            project_id=org.project_id,
-            name=org.name,
-            slug=org.slug,
-            external_id=org.external_id,
-            logo_url=org.logo_url,
-            trusted_metadata=org.trusted_metadata,
-            settings=org.settings,
-            created_at=org.created_at,
-            updated_at=org.updated_at,
-        )
+        _INSERT,
+        {
+            "organization_id": org.organization_id,
+            "project_id": org.project_id,
+            "name": org.name,
+            "slug": org.slug,
+            "external_id": org.external_id,
+            "logo_url": org.logo_url,
+            "trusted_metadata": org.trusted_metadata,
+            "settings": org.settings,
+            "created_at": org.created_at,
+            "updated_at": org.updated_at,
+        },
     )
-    replace_domains(conn, org.project_id, org.organization_id, org.allowed_domains)
-    replace_claimed_domains(conn, org.project_id, org.organization_id, list(org.setting("claimed_email_domains")))
+    # A new organization has no domain rows yet: nothing to delete first.
+    _insert_domains(conn, _DOMAINS_INSERT, org.project_id, org.organization_id, org.allowed_domains)
+    claimed = list(org.setting("claimed_email_domains"))
+    _insert_domains(conn, _CLAIMED_INSERT, org.project_id, org.organization_id, claimed)
+
+
+def _insert_domains(conn: Connection, insert: Any, project_id: str, organization_id: str, domains: list[str]) -> None:
+    if domains:
+        conn.execute(
+            insert, [{"project_id": project_id, "organization_id": organization_id, "domain": d} for d in domains]
+        )
 
 
 def replace_domains(conn: Connection, project_id: str, organization_id: str, domains: list[str]) -> None:
-    conn.execute(organization_domains.delete().where(organization_domains.c.organization_id == organization_id))
-    if domains:
-        conn.execute(
-            organization_domains.insert(),
-            [{"project_id": project_id, "organization_id": organization_id, "domain": d} for d in domains],
-        )
+    conn.execute(_DOMAINS_DELETE, {"organization_id": organization_id})
+    _insert_domains(conn, _DOMAINS_INSERT, project_id, organization_id, domains)
 
 
 def get(conn: Connection, project_id: str, organization_id: str) -> Organization | None:
-    row = conn.execute(
-        sa.select(organizations).where(
-            organizations.c.project_id == project_id, organizations.c.organization_id == organization_id
-        )
-    ).first()
+    row = conn.execute(_GET, {"project_id": project_id, "organization_id": organization_id}).first()
     return _from_row(row) if row else None
 
 
 def get_by_reference(conn: Connection, project_id: str, reference: str) -> Organization | None:
     """Stytch accepts an organization id, slug or external id wherever it takes an id."""
-    row = conn.execute(
-        sa.select(organizations)
-        .where(
-            organizations.c.project_id == project_id,
-            sa.or_(
-                organizations.c.organization_id == reference,
-                organizations.c.slug == reference,
-                organizations.c.external_id == reference,
-            ),
-        )
-        .limit(1)
-    ).first()
+    row = conn.execute(_BY_REFERENCE, {"project_id": project_id, "reference": reference}).first()
     return _from_row(row) if row else None
 
 
@@ -94,23 +125,12 @@ def get_many(conn: Connection, project_id: str, organization_ids: Iterable[str])
     ids = list(set(organization_ids))
     if not ids:
         return {}
-    rows = conn.execute(
-        sa.select(organizations).where(
-            organizations.c.project_id == project_id, organizations.c.organization_id.in_(ids)
-        )
-    )
+    rows = conn.execute(_GET_MANY, {"project_id": project_id, "organization_ids": ids})
     return {r.organization_id: _from_row(r) for r in rows}
 
 
 def slug_taken(conn: Connection, project_id: str, slug: str) -> bool:
-    return (
-        conn.execute(
-            sa.select(organizations.c.organization_id).where(
-                organizations.c.project_id == project_id, organizations.c.slug == slug
-            )
-        ).first()
-        is not None
-    )
+    return conn.execute(_SLUG_TAKEN, {"project_id": project_id, "slug": slug}).first() is not None
 
 
 def external_id_taken(conn: Connection, project_id: str, external_id: str) -> bool:
@@ -125,11 +145,7 @@ def external_id_taken(conn: Connection, project_id: str, external_id: str) -> bo
 
 
 def organizations_admitting_domain(conn: Connection, project_id: str, domain: str) -> list[str]:
-    rows = conn.execute(
-        sa.select(organization_domains.c.organization_id).where(
-            organization_domains.c.project_id == project_id, organization_domains.c.domain == domain
-        )
-    )
+    rows = conn.execute(_ADMITTING, {"project_id": project_id, "domain": domain})
     return [r.organization_id for r in rows]
 
 
@@ -143,13 +159,8 @@ def touch(conn: Connection, organization_id: str, when: datetime) -> None:
 
 
 def replace_claimed_domains(conn: Connection, project_id: str, organization_id: str, domains: list[str]) -> None:
-    table = organization_claimed_domains
-    conn.execute(table.delete().where(table.c.organization_id == organization_id))
-    if domains:
-        conn.execute(
-            table.insert(),
-            [{"project_id": project_id, "organization_id": organization_id, "domain": d} for d in domains],
-        )
+    conn.execute(_CLAIMED_DELETE, {"organization_id": organization_id})
+    _insert_domains(conn, _CLAIMED_INSERT, project_id, organization_id, domains)
 
 
 def update(conn: Connection, project_id: str, organization_id: str, values: dict[str, Any]) -> None:
