@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from tenantry.clock import Clock
 from tenantry.config import Settings
 from tenantry.db.engine import read_transaction, write_transaction
+from tenantry.db.outage import OutageLog, is_unavailable
 from tenantry.email import outbox
 from tenantry.email.backends import MailBackend
 from tenantry.email.dkim_keys import DkimSigner
@@ -52,6 +53,7 @@ class DeliveryLoop:
         self.backend = backend
         self.policy = policy
         self._wake = asyncio.Event()
+        self._outage = OutageLog(log, "outbox delivery")
 
     def wake(self) -> None:
         """Called after a request queued mail, so it leaves now rather than at the next poll."""
@@ -64,8 +66,13 @@ class DeliveryLoop:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the loop must survive a database outage
-                log.exception("outbox delivery pass failed")
+            except Exception as exc:  # the loop must survive a database outage
+                if is_unavailable(exc):
+                    self._outage.failed(exc)  # one warning, not a traceback per pass
+                else:
+                    log.exception("outbox delivery pass failed")
+            else:
+                self._outage.succeeded()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
             except TimeoutError:

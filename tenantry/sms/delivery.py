@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tenantry.clock import Clock
 from tenantry.db.engine import read_transaction, write_transaction
+from tenantry.db.outage import OutageLog, is_unavailable
 from tenantry.mfa.vault import Vault, VaultError
 from tenantry.sms import outbox
 from tenantry.sms.senders import SmsMessage, SmsSender, SmsSendError
@@ -34,6 +35,7 @@ class SmsDeliveryLoop:
         self.vault = vault
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._outage = OutageLog(log, "SMS outbox delivery")
 
     def wake(self) -> None:
         """Called after a request queued a text, so it leaves now rather than at the next poll."""
@@ -45,8 +47,13 @@ class SmsDeliveryLoop:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the loop must survive a database outage
-                log.exception("SMS outbox delivery pass failed")
+            except Exception as exc:  # the loop must survive a database outage
+                if is_unavailable(exc):
+                    self._outage.failed(exc)  # one warning, not a traceback per pass
+                else:
+                    log.exception("SMS outbox delivery pass failed")
+            else:
+                self._outage.succeeded()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except TimeoutError:
