@@ -578,6 +578,7 @@ def explain(s: Seeded) -> list[str]:
 
 
 def main() -> None:
+    global DATA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=1, help="repeat every measurement N times; report medians")
     ap.add_argument("--requests", type=int, default=REQUESTS, help="measured requests per query per run")
@@ -587,7 +588,6 @@ def main() -> None:
     ap.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     ap.add_argument("--data-dir", type=Path, default=DATA, help="where seeded databases are cached")
     args = ap.parse_args()
-    global DATA
     DATA = args.data_dir
     sizes = [x for x in args.sizes.split(",") if x]
 
