@@ -16,7 +16,7 @@ from tenantry.api import errors as api_errors
 from tenantry.api.routes import ROUTES
 from tenantry.clock import Clock, SystemClock
 from tenantry.config import Settings, load_settings
-from tenantry.db.engine import create_engine
+from tenantry.db.engine import create_engine, create_loop_reader
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop, delivery_policy
 from tenantry.errors import TenantryError
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     vault.configure_process_key(settings.mfa_key.get_secret_value() if settings.mfa_key else None)
     rate_limiter = build_rate_limiter(settings, engine, clock)
     rate_limiter.on_refusal = metrics.rate_limited
-    runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter)
+    loop_reader = create_loop_reader(settings.database_url)
+    runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter, loop_reader=loop_reader)
     backend = _backend(settings)
     delivery = DeliveryLoop(engine, clock, backend, delivery_policy(settings))
     sms = sms_wiring.build(settings, engine, clock)
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             engine.dispose()
+            if loop_reader is not None:
+                loop_reader.dispose()
 
     app = Starlette(
         routes=routes,

@@ -24,6 +24,9 @@ class Runtime:
     wake_mailer: Callable[[], None] = field(default=lambda: None)
     # The same for the SMS delivery loop (tenantry.sms.wiring).
     wake_sms: Callable[[], None] = field(default=lambda: None)
+    # On a SQLite file, the engine of read-mostly requests' first attempt, run on the event loop
+    # (tenantry.db.engine.create_loop_reader); None elsewhere.
+    loop_reader: Engine | None = None
 
     @property
     def mail_domain(self) -> str:

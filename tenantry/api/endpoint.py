@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -130,6 +131,23 @@ async def off_loop(request: Request, work: Callable[[], T]) -> T:
         raise unexpected(request, exc) from exc
 
 
+def on_loop(request: Request, work: Callable[[Connection], T], reader: Engine) -> T | None:
+    """Run a read-mostly handler's read attempt on the event loop (``create_loop_reader`` says
+    why); None when it must go to the thread pool after all: it needs to write, or SQLite kept
+    its reader waiting."""
+    try:
+        with read_transaction(reader) as conn:
+            return work(conn)
+    except WriteNeeded:
+        return None
+    except errors.TenantryError:
+        raise
+    except OperationalError:
+        return None  # busy, or worse: the pool path retries with the full timeout and reports it
+    except Exception as exc:
+        raise unexpected(request, exc) from exc
+
+
 async def admit(request: Request, runtime: Runtime, limit: SendLimit, body: Any, project_id: str, secret: str) -> None:
     """Count a send request against its rate limits, or refuse it with 429.
 
@@ -189,13 +207,20 @@ def api(
                 writable=writable,
             )
 
+        if read_mostly and prepare is None and runtime.loop_reader is not None:
+            answer = on_loop(
+                request, lambda conn: handler(authenticated(conn, writable=False), body), runtime.loop_reader
+            )
+            if answer is not None:
+                return ok(request, answer)
+
         def run() -> tuple[dict[str, Any], bool]:
             """The handler's answer, and whether it ran in a write transaction."""
             prepared = None
             if prepare is not None:
                 with write_transaction(runtime.engine) as conn:
                     prepared = prepare(authenticated(conn), body)
-            if read_mostly:
+            if read_mostly and runtime.loop_reader is None:
                 try:
                     with read_transaction(runtime.engine) as conn:
                         return handler(authenticated(conn, prepared, writable=False), body), False

@@ -57,7 +57,31 @@ def create_engine(
     )
 
 
-def _sqlite_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_loop_reader(url: str) -> Engine | None:
+    """A one-connection engine for short reads run on the event loop itself, or None where that
+    would not pay (see ``tenantry.api.endpoint``).
+
+    On a SQLite file a read-mostly request (``sessions.authenticate``) takes ~0.1 ms of database
+    time; handing it to the thread pool cost several times that in thread switches and GIL
+    contention, and halved the worker's throughput. A WAL reader does not wait for writers, and
+    the short busy timeout bounds the rare wait (a checkpoint resetting the log) that it would
+    otherwise spend blocking the loop: on that timeout the request goes to the thread pool. On
+    PostgreSQL every read is a network round trip, which must never block the loop.
+    """
+    url = normalise_url(url)
+    if not is_sqlite(url):
+        return None
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:":
+        return None  # a second engine would open a second, empty in-memory database
+    # Autocommit: each statement reads its own snapshot, without the BEGIN and COMMIT round
+    # trips (~10 % of a sessions.authenticate); its reads need no snapshot in common.
+    return _sqlite_engine(url, pool_size=1, busy_timeout_ms=50, transactions=False)
+
+
+def _sqlite_engine(
+    url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30000, transactions: bool = True
+) -> Engine:
     database = sa.engine.make_url(url).database
     kwargs: dict[str, Any] = {}
     if database and database != ":memory:":
@@ -67,7 +91,10 @@ def _sqlite_engine(url: str, *, pool_size: int = 10) -> Engine:
         # PRAGMAs below) and closed per request: ~6 % of a busy worker. Keep as many as the PG pool.
         kwargs = {"pool_size": pool_size, "max_overflow": pool_size}
     engine = sa.create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **kwargs
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        hide_parameters=True,
+        **kwargs,
     )
     _sqlite_writers[engine] = threading.RLock()
     statistics.keep_current(engine)  # planner statistics: refreshed, and reloaded by pooled connections
@@ -80,8 +107,11 @@ def _sqlite_engine(url: str, *, pool_size: int = 10) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         cursor.close()
+
+    if not transactions:
+        return engine
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -9,7 +9,8 @@ nest (a nested one would hold two pool connections, and on SQLite wait on its ow
 the second re-reads everything, so nothing decided in the first can be stale.
 
 The cost: a request that does write reads twice. On SQLite the gain is that reads run in
-parallel in WAL mode while writers of all workers queue on one lock.
+parallel in WAL mode while writers of all workers queue on one lock; and the read attempt runs on
+the event loop itself, not in the thread pool (``tenantry.db.engine.create_loop_reader``).
 """
 
 from __future__ import annotations
