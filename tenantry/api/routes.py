@@ -23,6 +23,13 @@ SENDS_SMS = SendLimit(
 )
 
 ROUTES = [
+    # First: Starlette tries routes in order, and an application calls this on every page it
+    # serves, far more often than anything else. No other route's path can match it.
+    Route(
+        "/v1/b2b/sessions/authenticate",
+        api(sessions.authenticate, models.SessionsAuthenticate, read_mostly=True),
+        methods=["POST"],
+    ),
     # -- organizations and members ---------------------------------------------------------
     Route(
         "/v1/b2b/organizations",
@@ -95,11 +102,6 @@ ROUTES = [
     Route(
         "/v1/b2b/discovery/intermediate_sessions/exchange",
         api(discovery.exchange, models.IntermediateSessionExchange),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/b2b/sessions/authenticate",
-        api(sessions.authenticate, models.SessionsAuthenticate, read_mostly=True),
         methods=["POST"],
     ),
     Route("/v1/b2b/sessions/jwks/{project_id}", sessions.jwks, methods=["GET"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jwt
@@ -25,7 +24,7 @@ RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 REUSE_SECONDS = 30
 _REUSE_MAX_ENTRIES = 100_000
 # session id -> (what the JWT says apart from its times, issued_at, the JWT)
-_recent: dict[str, tuple[str, int, str]] = {}
+_recent: dict[str, tuple[tuple[Any, ...], int, str]] = {}
 
 
 def issuer(project_id: str) -> str:
@@ -47,20 +46,17 @@ def mint(
         kid, private_key = keys.active_signing_key(conn, session.project_id)
     else:
         private_key = keys.private_key(conn, kid)
-    fingerprint = json.dumps(
-        [
-            kid,
-            session.member_id,
-            session.organization_id,
-            organization_slug,
-            roles,
-            session.custom_claims,
-            session.authentication_factors,
-            rfc3339(session.started_at),
-            rfc3339(session.expires_at),
-        ],
-        sort_keys=True,
-        default=str,
+    # Compared by value; repr, not ==, for the JSON parts, which would take 1 and true for equal.
+    fingerprint = (
+        kid,
+        session.member_id,
+        session.organization_id,
+        organization_slug,
+        roles,
+        repr(session.custom_claims),
+        repr(session.authentication_factors),
+        session.started_at,
+        session.expires_at,
     )
     recent = _recent.get(session.member_session_id)
     if recent is not None and recent[0] == fingerprint and 0 <= issued_at - recent[1] <= REUSE_SECONDS:
@@ -91,7 +87,7 @@ def mint(
     return token
 
 
-def _remember(session_id: str, fingerprint: str, issued_at: int, token: str) -> None:
+def _remember(session_id: str, fingerprint: tuple[Any, ...], issued_at: int, token: str) -> None:
     if len(_recent) >= _REUSE_MAX_ENTRIES:
         # Forget what can no longer be reused; if everything is fresh, start over.
         for key, (_, at, _) in list(_recent.items()):
