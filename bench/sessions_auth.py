@@ -128,13 +128,23 @@ def signing_rate(database: str, session_jwt: str, seconds: float) -> float:
     return n / elapsed
 
 
-def profile(server: Process, directory: str, seconds: float) -> None:
+def profile(server: Process, directory: str, seconds: float, flags: list[str]) -> None:
     """py-spy the worker for the run that starts now (collapsed stacks; bench/profile.py sums them)."""
     Path(directory).mkdir(parents=True, exist_ok=True)
     command = shutil.which("py-spy") or str(Path(os.sys.executable).parent / "py-spy")
     for pid in server.pids:
         out = str(Path(directory) / f"sessions-authenticate-{pid}.txt")
-        args = [command, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "250"]
+        args = [
+            command,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(max(1, round(seconds))),
+            "--rate",
+            "250",
+            *flags,
+        ]
         subprocess.Popen([*args, "--format", "raw", "--nonblocking", "-o", out], stderr=subprocess.DEVNULL)
 
 
@@ -154,6 +164,9 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections")
     ap.add_argument("--sessions", type=int, default=50, help="distinct live sessions the requests cycle over")
     ap.add_argument("--profile", metavar="DIR", help="py-spy the Tenantry worker during the first run into DIR")
+    ap.add_argument(
+        "--profile-flags", default="", help="extra py-spy record flags, e.g. '--gil' (only the thread holding the GIL)"
+    )
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -177,7 +190,7 @@ def main() -> None:
             print(f"[run {run + 1}/{args.runs}]", end=" ", flush=True)
             cpu = tenantry.cpu_seconds()
             if args.profile and run == 0:
-                profile(tenantry, args.profile, args.seconds)
+                profile(tenantry, args.profile, args.seconds, args.profile_flags.split())
             r = wrk(tenantry.base, "/v1/b2b/sessions/authenticate", tokens, basic, args.seconds, args.connections)
             r["cpu"] = (tenantry.cpu_seconds() - cpu) / args.seconds
             results["tenantry"].append(r)
