@@ -81,7 +81,12 @@ def invite(
 ) -> tuple[Member, Organization]:
     # Stytch's sandbox values: the request is checked as usual, then answered without any mail.
     sandboxed = sandbox.is_organization_send(project, organization_reference, email_address)
-    org = sandbox_fixtures.organization(project) if sandboxed else _organization(conn, project, organization_reference)
+    if sandboxed:
+        org = sandbox_fixtures.organization(project)
+    elif actor is not None and actor.organization.organization_id == organization_reference:
+        org = actor.organization  # read a moment ago in this transaction: the same row
+    else:
+        org = _organization(conn, project, organization_reference)
     authorize(actor, organization_id=org.organization_id, resource_id="stytch.member", action="create")
     if actor is not None and trusted_metadata is not None:
         raise errors.CannotUpdateTrustedMetadata()

@@ -7,6 +7,7 @@ complete (proof in hand) -> member active + session, or an IST ---+--> enter_org
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,8 @@ def complete(
     now = clock.now()
     if member.status != ACTIVE or not member.email_verified:
         members.activate(conn, member.member_id, now)
-        member = members.get(conn, project.project_id, member.member_id) or member
+        # Exactly the row just written (activate's three columns): no need to read it back.
+        member = dataclasses.replace(member, status=ACTIVE, email_verified=True, updated_at=now)
     factors = [sessions.email_factor(factor_type, member.email_address, rfc3339(now) or "", member.email_id)]
     spent_ist = None
     if intermediate_session_token:

@@ -13,9 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from tenantry.clock import Clock
 from tenantry.db.schema import project_otp_settings, projects
 
+# Built once with a bound parameter: every magic-link send asks it.
+_ROW = sa.select(project_otp_settings).where(project_otp_settings.c.project_id == sa.bindparam("project_id"))
+
 
 def _row(conn: Connection, project_id: str) -> Row[Any] | None:
-    return conn.execute(sa.select(project_otp_settings).where(project_otp_settings.c.project_id == project_id)).first()
+    return conn.execute(_ROW, {"project_id": project_id}).first()
 
 
 def _ensure(conn: Connection, clock: Clock, project_id: str) -> Row[Any]:

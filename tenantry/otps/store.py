@@ -140,10 +140,14 @@ def consume(conn: Connection, clock: Clock, *, project_id: str, email: str, scop
     return SpentCode(row.purpose, row.member_id, row.link_digest)
 
 
+# Built once with bound parameters: every magic-link authenticate runs it.
+_RETIRE_FOR_LINK = (
+    email_otps.update()
+    .where(email_otps.c.link_digest == sa.bindparam("p_link_digest"), email_otps.c.consumed_at.is_(None))
+    .values(consumed_at=sa.bindparam("p_now", type_=email_otps.c.consumed_at.type))
+)
+
+
 def retire_for_link(conn: Connection, clock: Clock, *, link_digest: str) -> None:
     """The magic link mailed with a code was used: the code stops working too."""
-    conn.execute(
-        email_otps.update()
-        .where(email_otps.c.link_digest == link_digest, email_otps.c.consumed_at.is_(None))
-        .values(consumed_at=clock.now())
-    )
+    conn.execute(_RETIRE_FOR_LINK, {"p_link_digest": link_digest, "p_now": clock.now()})

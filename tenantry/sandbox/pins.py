@@ -127,17 +127,19 @@ def list_pins(conn: Connection, *, project_id: str | None = None) -> list[Pin]:
     return [Pin(r.project_id, r.email_address, r.kind, r.value, r.created_at) for r in conn.execute(query)]
 
 
+# Built once with bound parameters: every magic link and code sent in a test project asks it.
+_PINNED = sa.select(sandbox_pins.c.value).where(
+    sandbox_pins.c.project_id == sa.bindparam("project_id"),
+    sandbox_pins.c.email_address == sa.bindparam("email"),
+    sandbox_pins.c.kind == sa.bindparam("kind"),
+)
+
+
 def pinned(conn: Connection, *, project_id: str, email: str, kind: str) -> str | None:
     """The value to issue to ``email`` (already normalised) instead of a random one, if pinned."""
     if environment_of(project_id) != "test":
         return None
-    return conn.execute(
-        sa.select(sandbox_pins.c.value).where(
-            sandbox_pins.c.project_id == project_id,
-            sandbox_pins.c.email_address == email,
-            sandbox_pins.c.kind == kind,
-        )
-    ).scalar()
+    return conn.execute(_PINNED, {"project_id": project_id, "email": email, "kind": kind}).scalar()
 
 
 def pinned_otp_code(conn: Connection, *, project_id: str, email: str) -> str | None:

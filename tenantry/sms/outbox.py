@@ -60,12 +60,24 @@ def queue(conn: Connection, clock: Clock, *, project_id: str, to_number: str, se
     return sms_id
 
 
+# Built once with a bound parameter: every write request wakes the loop, which asks this.
+_ANY_DUE = (
+    sa.select(sms_outbox.c.id)
+    .where(
+        sms_outbox.c.status == "queued",
+        sms_outbox.c.next_attempt_at <= sa.bindparam("now", type_=sms_outbox.c.next_attempt_at.type),
+        sa.or_(
+            sms_outbox.c.lease_until.is_(None),
+            sms_outbox.c.lease_until < sa.bindparam("now", type_=sms_outbox.c.lease_until.type),
+        ),
+    )
+    .limit(1)
+)
+
+
 def any_due(conn: Connection, clock: Clock) -> bool:
     """Whether some text waits to be claimed (a read: no lock taken)."""
-    now = clock.now()
-    free = sa.or_(sms_outbox.c.lease_until.is_(None), sms_outbox.c.lease_until < now)
-    due = sa.select(sms_outbox.c.id).where(sms_outbox.c.status == "queued", sms_outbox.c.next_attempt_at <= now, free)
-    return conn.execute(due.limit(1)).first() is not None
+    return conn.execute(_ANY_DUE, {"now": clock.now()}).first() is not None
 
 
 def claim_due(conn: Connection, clock: Clock, *, limit: int = 20) -> list[OutgoingSms]:
