@@ -7,11 +7,12 @@ locale, so a render never depends on shared mutable state).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from tenantry.email.translations import CATALOGS, plural_index
 
@@ -52,6 +53,8 @@ def _environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        # The templates ship with the package: no stat() of each file on every render.
+        auto_reload=False,
     )
     # Messages are one line however the template wraps them, so catalogue keys stay stable.
     env.policies["ext.i18n.trimmed"] = True
@@ -66,6 +69,14 @@ _ENVIRONMENTS = {locale: _environment(locale) for locale in LOCALES}
 
 def environment(locale: str = DEFAULT_LOCALE) -> Environment:
     return _ENVIRONMENTS[locale]
+
+
+@functools.cache
+def _templates(locale: str, template: str) -> tuple[Template, Template, Template]:
+    """The subject, text and HTML templates of ``template``, loaded and compiled once."""
+    env = _ENVIRONMENTS[locale]
+    get = env.get_template
+    return get(f"{template}.subject.txt"), get(f"{template}.txt"), get(f"{template}.html")
 
 
 def duration(minutes: int, locale: str) -> str:
@@ -100,7 +111,6 @@ def render(
     lang = locale or DEFAULT_LOCALE
     if lang not in _ENVIRONMENTS:
         raise ValueError(f"unsupported locale {lang!r}")
-    env = _ENVIRONMENTS[lang]
     values: dict[str, Any] = {
         "lang": lang,
         "duration": duration(expires_minutes, lang),
@@ -113,8 +123,9 @@ def render(
         "otp_duration": duration(otp_expires_minutes, lang) if otp_code and otp_expires_minutes else "",
         **context,
     }
+    subject_template, text_template, html_template = _templates(lang, template)
     # Organization names end up in the subject: a newline there must not become a header break.
-    subject = " ".join(env.get_template(f"{template}.subject.txt").render(**values).split())
-    text = env.get_template(f"{template}.txt").render(**values)
-    html = env.get_template(f"{template}.html").render(subject=subject, **values)
+    subject = " ".join(subject_template.render(**values).split())
+    text = text_template.render(**values)
+    html = html_template.render(subject=subject, **values)
     return RenderedMail(subject, text, html)

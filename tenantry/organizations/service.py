@@ -58,9 +58,12 @@ def build_organization(
     external id, settings with Stytch's defaults, trusted metadata, logo."""
     validation.validate_name(name)
     slug = fields.get("organization_slug")
-    slug = validation.validate_slug(slug) if slug is not None else free_slug(conn, project_id, name)
-    if store.slug_taken(conn, project_id, slug):
-        raise errors.OrganizationSlugAlreadyUsed()
+    if slug is not None:
+        slug = validation.validate_slug(slug)
+        if store.slug_taken(conn, project_id, slug):
+            raise errors.OrganizationSlugAlreadyUsed()
+    else:
+        slug = free_slug(conn, project_id, name)  # checked free in this transaction already
     external_id = fields.get("organization_external_id")
     if external_id is not None:
         validation.validate_external_id(external_id)
