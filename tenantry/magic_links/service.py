@@ -294,11 +294,11 @@ def authenticate(
         purposes=("invite", "login", "signup"),
         pkce_code_verifier=pkce_code_verifier,
     )
-    member = members.get(conn, project.project_id, spent.member_id or "")
-    org = organizations.get(conn, project.project_id, spent.organization_id or "")
+    found = members.get_with_organization(conn, project.project_id, spent.member_id or "", spent.organization_id or "")
     # Deleting an invited member revokes the invitation: its link no longer authenticates.
-    if member is None or org is None or member.status == DELETED or member.email_address != spent.email_address:
+    if found is None or found[0].status == DELETED or found[0].email_address != spent.email_address:
         raise errors.UnableToAuthMagicLink()
+    member, org = found
     return email_login.complete(
         conn,
         clock,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,10 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from tenantry.clock import as_utc
-from tenantry.db.schema import members
+from tenantry.db.schema import members, organizations
 from tenantry.members.models import ACTIVE, Member, email_domain
+from tenantry.organizations import store as organizations_store
+from tenantry.organizations.models import Organization
 
 
 def _from_row(row: Row[Any]) -> Member:
@@ -55,6 +58,25 @@ _OF_EMAIL = (
     .where(members.c.project_id == sa.bindparam("project_id"), members.c.email_address == sa.bindparam("email"))
     .order_by(members.c.created_at)
 )
+_WITH_ORGANIZATION = (
+    sa.select(members, organizations)
+    .join(
+        organizations,
+        sa.and_(
+            organizations.c.organization_id == members.c.organization_id,
+            organizations.c.project_id == members.c.project_id,
+        ),
+    )
+    .where(
+        members.c.project_id == sa.bindparam("project_id"),
+        members.c.member_id == sa.bindparam("member_id"),
+        members.c.organization_id == sa.bindparam("organization_id"),
+    )
+    .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
+)
+_MemberColumns = namedtuple("_MemberColumns", [c.name for c in members.c])  # type: ignore[misc]
+_OrganizationColumns = namedtuple("_OrganizationColumns", [c.name for c in organizations.c])  # type: ignore[misc]
+_MEMBER_WIDTH = len(members.c)
 _ACTIVATE = (
     members.update()
     .where(members.c.member_id == sa.bindparam("p_member_id"))
@@ -94,6 +116,22 @@ def insert(conn: Connection, member: Member) -> None:
 def get(conn: Connection, project_id: str, member_id: str) -> Member | None:
     row = conn.execute(_GET, {"project_id": project_id, "member_id": member_id}).first()
     return _from_row(row) if row else None
+
+
+def get_with_organization(
+    conn: Connection, project_id: str, member_id: str, organization_id: str
+) -> tuple[Member, Organization] | None:
+    """The member and its organization in one statement (one round trip instead of two), or None
+    unless both exist and the member belongs to that organization."""
+    row = conn.execute(
+        _WITH_ORGANIZATION, {"project_id": project_id, "member_id": member_id, "organization_id": organization_id}
+    ).first()
+    if row is None:
+        return None
+    # The statement selects the member's columns, then the organization's, in table order.
+    member_row = _MemberColumns._make(row[:_MEMBER_WIDTH])
+    org_row = _OrganizationColumns._make(row[_MEMBER_WIDTH:])
+    return _from_row(member_row), organizations_store._from_row(org_row)  # type: ignore[arg-type]
 
 
 def get_by_email(conn: Connection, project_id: str, organization_id: str, email: str) -> Member | None:

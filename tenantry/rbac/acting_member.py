@@ -16,7 +16,6 @@ from tenantry import errors
 from tenantry.clock import Clock
 from tenantry.members import store as members
 from tenantry.members.models import ACTIVE, Member
-from tenantry.organizations import store as organizations
 from tenantry.organizations.models import Organization
 from tenantry.rbac.policy import granting_roles, session_roles
 from tenantry.sessions import service as sessions
@@ -61,10 +60,10 @@ def acting_member(
         )
     except errors.SessionNotFound:
         raise MemberSessionInvalid() from None
-    member = members.get(conn, project_id, session.member_id)
-    organization = organizations.get(conn, project_id, session.organization_id)
-    if member is None or organization is None or member.status != ACTIVE:
+    found = members.get_with_organization(conn, project_id, session.member_id, session.organization_id)
+    if found is None or found[0].status != ACTIVE:
         raise MemberSessionInvalid()
+    member, organization = found
     return ActingMember(member, organization, session, session_roles(member.roles))
 
 
