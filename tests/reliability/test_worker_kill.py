@@ -43,8 +43,13 @@ def worker_pids(master_pid: int) -> list[int]:
     return sorted(pids)
 
 
-def wait_for_replacement(server: Any, master_pid: int, victim: int, timeout: float = 60) -> list[int]:
-    """uvicorn's supervisor notices the dead worker and starts another one."""
+def wait_for_replacement(server: Any, master_pid: int, victim: int, timeout: float = 100) -> list[int]:
+    """uvicorn's supervisor notices the dead worker and starts another one.
+
+    Usually within a second; but when the kill lands while the supervisor waits for the victim's
+    answer to a health ping, it waits out ``timeout_worker_healthcheck`` (60 s, tenantry.cli.serve)
+    first: the pipe's far end stays open in the supervisor itself, so no EOF cuts the wait short.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pids = worker_pids(master_pid)
