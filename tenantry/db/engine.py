@@ -64,9 +64,13 @@ def create_loop_reader(url: str) -> Engine | None:
     On a SQLite file a read-mostly request (``sessions.authenticate``) takes ~0.1 ms of database
     time; handing it to the thread pool cost several times that in thread switches and GIL
     contention, and halved the worker's throughput. A WAL reader does not wait for writers, and
-    the short busy timeout bounds the rare wait (a checkpoint resetting the log) that it would
-    otherwise spend blocking the loop: on that timeout the request goes to the thread pool. On
+    its busy timeout is zero, so the rare wait it would otherwise spend blocking the loop (WAL
+    recovery, a checkpoint resetting the log) sends the request to the thread pool instead. On
     PostgreSQL every read is a network round trip, which must never block the loop.
+
+    Writes stay in the thread pool: run on the loop too (tried, with a try-lock and a zero busy
+    timeout) they saved nothing measurable on the onboarding journey, whose requests cost
+    milliseconds of their own, and they would let one worker's loop starve other workers' writers.
     """
     url = normalise_url(url)
     if not is_sqlite(url):
@@ -76,12 +80,10 @@ def create_loop_reader(url: str) -> Engine | None:
         return None  # a second engine would open a second, empty in-memory database
     # Autocommit: each statement reads its own snapshot, without the BEGIN and COMMIT round
     # trips (~10 % of a sessions.authenticate); its reads need no snapshot in common.
-    return _sqlite_engine(url, pool_size=1, busy_timeout_ms=50, transactions=False)
+    return _sqlite_engine(url, pool_size=1, busy_timeout_ms=0, transactions=False)
 
 
-def _sqlite_engine(
-    url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30000, transactions: bool = True
-) -> Engine:
+def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30000, transactions: bool = True) -> Engine:
     database = sa.engine.make_url(url).database
     kwargs: dict[str, Any] = {}
     if database and database != ":memory:":

@@ -1,11 +1,12 @@
 """On a SQLite file, ``sessions.authenticate`` reads on the event loop itself
 (``tenantry.db.engine.create_loop_reader``, ``tenantry.api.endpoint.on_loop``): what it answers
-there, and what it hands to the thread pool instead (a write is due, or SQLite refused the read,
-e.g. busy past the reader's short timeout; a WAL reader cannot be made to wait from outside
-SQLite, so a real error of the same class stands in for it)."""
+there, and what it hands to the thread pool instead: a write is due, or SQLite refused the read
+(a WAL reader cannot be made to wait from outside SQLite, so a real error of the same class
+stands in for SQLITE_BUSY)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,12 @@ from tenantry.db.engine import create_loop_reader
 from tenantry.db.read_mostly import WriteNeeded
 
 
-def test_postgresql_and_memory_databases_get_no_loop_reader():
-    assert create_loop_reader("postgresql://u@localhost/db") is None
-    assert create_loop_reader("sqlite://") is None
-    assert create_loop_reader("sqlite:///:memory:") is None
-
-
 @pytest.fixture
 def reader(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_loop_reader(f"sqlite:///{tmp_path / 'loop.db'}")
+    path = tmp_path / "loop.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT NOT NULL)")
+    engine = create_loop_reader(f"sqlite:///{path}")
     assert engine is not None
     yield engine
     engine.dispose()
@@ -39,10 +37,16 @@ def request() -> Request:
     return Request({"type": "http", "method": "POST", "path": "/v1/b2b/sessions/authenticate", "headers": []})
 
 
+def test_postgresql_and_memory_databases_get_no_loop_reader():
+    assert create_loop_reader("postgresql://u@localhost/db") is None
+    assert create_loop_reader("sqlite://") is None
+    assert create_loop_reader("sqlite:///:memory:") is None
+
+
 def test_a_read_answers_on_the_loop_in_autocommit(reader):
     def work(conn: Connection) -> Any:
         # No transaction is open: the reader holds no snapshot between requests.
-        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        assert conn.exec_driver_sql("SELECT count(*) FROM notes").scalar() == 0
         return conn.connection.driver_connection.in_transaction  # type: ignore[union-attr]
 
     assert on_loop(request(), work, reader) is False
@@ -56,7 +60,6 @@ def test_a_handler_that_must_write_goes_to_the_pool(reader):
 
 
 def test_a_database_error_goes_to_the_pool_which_retries_and_reports_it(reader):
-    # SQLITE_BUSY after the short busy timeout is an OperationalError; so is this one.
     def work(conn: Connection) -> Any:
         return conn.exec_driver_sql("SELECT * FROM no_such_table").all()
 
@@ -79,7 +82,7 @@ def test_refusals_and_bugs_are_answered_not_retried(reader):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_revocation_is_seen_by_the_loop_reader_at_once(server, stytch_client):
-    # The loop reader runs each statement in autocommit: it must never answer from a stale snapshot.
+    # Autocommit reads: a session revoked by one request is refused by the next.
     created = create_org(server, stytch_client, "head@stale.example", "stale")
     with server.client() as client:
         first = client.post("/v1/b2b/sessions/authenticate", json={"session_token": created.session_token})
