@@ -192,7 +192,7 @@ def api(
         project_id, secret = credentials(request)
         refuse_unstorable_params(request)
         body = await parse_body(request, model) if model is not None else None
-        if limit is not None:
+        if limit is not None and runtime.rate_limiter.counts_anything:
             await admit(request, runtime, limit, body, project_id, secret)
 
         def authenticated(conn: Connection, prepared: Any = None, writable: bool = True) -> Call:

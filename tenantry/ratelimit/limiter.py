@@ -53,6 +53,11 @@ class RateLimiter:
         # Told the scope of every refusal (the Prometheus counter, set by create_app).
         self.on_refusal: Callable[[str], None] = lambda _scope: None
 
+    @property
+    def counts_anything(self) -> bool:
+        """False when every scope is switched off (``TENANTRY_RATE_LIMITS_ENABLED=false``)."""
+        return any(self.rules.of(scope) for scope in ("email", "phone", "ip", "project"))
+
     def admit(self, project_id: str, limit: SendLimit, body: Any, client: str) -> None:
         """Count the request; raise 429 ``too_many_requests`` if any of its scopes is over.
 
