@@ -81,6 +81,30 @@ def custom_claims(claims: dict[str, Any] | None) -> dict[str, Any]:
 
 # -- intermediate sessions ---------------------------------------------------------------------
 
+# Built once with bound parameters: building a statement (and its cache key) per call cost more
+# than SQLite takes to run it, on every request of the onboarding path.
+_IST_INSERT = intermediate_sessions.insert()
+_IST_LIVE = sa.select(intermediate_sessions).where(
+    intermediate_sessions.c.token_digest == sa.bindparam("token_digest"),
+    intermediate_sessions.c.project_id == sa.bindparam("project_id"),
+    intermediate_sessions.c.consumed_at.is_(None),
+    intermediate_sessions.c.expires_at > sa.bindparam("now", type_=intermediate_sessions.c.expires_at.type),
+)
+_IST_CONSUME = (
+    intermediate_sessions.update()
+    .where(
+        intermediate_sessions.c.token_digest == sa.bindparam("p_token_digest"),
+        intermediate_sessions.c.consumed_at.is_(None),
+        intermediate_sessions.c.expires_at > sa.bindparam("p_now", type_=intermediate_sessions.c.expires_at.type),
+    )
+    .values(consumed_at=sa.bindparam("p_now", type_=intermediate_sessions.c.consumed_at.type))
+)
+_IST_RELEASE = (
+    intermediate_sessions.update()
+    .where(intermediate_sessions.c.token_digest == sa.bindparam("p_token_digest"))
+    .values(organization_id=sa.bindparam("p_organization_id"), consumed_at=None)
+)
+
 
 def _ist_from_row(row: Row[Any]) -> IntermediateSession:
     return IntermediateSession(
@@ -113,27 +137,23 @@ def create_intermediate_session(
         expires_at=now + timedelta(minutes=INTERMEDIATE_SESSION_MINUTES),
     )
     conn.execute(
-        intermediate_sessions.insert().values(
-            token_digest=ist.token_digest,
-            project_id=project_id,
-            email_address=email,
-            organization_id=organization_id,
-            authentication_factors=factors,
-            created_at=now,
-            expires_at=ist.expires_at,
-        )
+        _IST_INSERT,
+        {
+            "token_digest": ist.token_digest,
+            "project_id": project_id,
+            "email_address": email,
+            "organization_id": organization_id,
+            "authentication_factors": factors,
+            "created_at": now,
+            "expires_at": ist.expires_at,
+        },
     )
     return token, ist
 
 
 def live_intermediate_session(conn: Connection, clock: Clock, *, project_id: str, token: str) -> IntermediateSession:
     row = conn.execute(
-        sa.select(intermediate_sessions).where(
-            intermediate_sessions.c.token_digest == tokens.digest(token),
-            intermediate_sessions.c.project_id == project_id,
-            intermediate_sessions.c.consumed_at.is_(None),
-            intermediate_sessions.c.expires_at > clock.now(),
-        )
+        _IST_LIVE, {"token_digest": tokens.digest(token), "project_id": project_id, "now": clock.now()}
     ).first()
     if row is None:
         raise errors.IntermediateSessionNotFound()
@@ -142,30 +162,32 @@ def live_intermediate_session(conn: Connection, clock: Clock, *, project_id: str
 
 def consume_intermediate_session(conn: Connection, clock: Clock, ist: IntermediateSession) -> None:
     """Spend an IST exactly once: the conditional update's row count decides the race."""
-    now = clock.now()
-    result = conn.execute(
-        intermediate_sessions.update()
-        .where(
-            intermediate_sessions.c.token_digest == ist.token_digest,
-            intermediate_sessions.c.consumed_at.is_(None),
-            intermediate_sessions.c.expires_at > now,
-        )
-        .values(consumed_at=now)
-    )
+    result = conn.execute(_IST_CONSUME, {"p_token_digest": ist.token_digest, "p_now": clock.now()})
     if result.rowcount != 1:
         raise errors.IntermediateSessionNotFound()
 
 
 def release_intermediate_session(conn: Connection, ist: IntermediateSession, organization_id: str) -> None:
     """Undo a consumption within the same transaction, binding the IST to an organization."""
-    conn.execute(
-        intermediate_sessions.update()
-        .where(intermediate_sessions.c.token_digest == ist.token_digest)
-        .values(organization_id=organization_id, consumed_at=None)
-    )
+    conn.execute(_IST_RELEASE, {"p_token_digest": ist.token_digest, "p_organization_id": organization_id})
 
 
 # -- member sessions ---------------------------------------------------------------------------
+
+_SESSION_INSERT = member_sessions.insert()
+
+
+def _live_session(column: str) -> sa.Select[Any]:
+    return sa.select(member_sessions).where(
+        member_sessions.c.project_id == sa.bindparam("project_id"),
+        member_sessions.c.revoked_at.is_(None),
+        member_sessions.c.expires_at > sa.bindparam("now", type_=member_sessions.c.expires_at.type),
+        member_sessions.c[column] == sa.bindparam("value"),
+    )
+
+
+# By the column ``live_session_key`` names.
+_LIVE_SESSION = {column: _live_session(column) for column in ("token_digest", "member_session_id")}
 
 
 def session_from_row(row: Row[Any]) -> MemberSession:
@@ -208,18 +230,19 @@ def start_member_session(
         expires_at=now + timedelta(minutes=minutes),
     )
     conn.execute(
-        member_sessions.insert().values(
-            member_session_id=session.member_session_id,
-            token_digest=tokens.digest(token),
-            project_id=session.project_id,
-            organization_id=session.organization_id,
-            member_id=session.member_id,
-            authentication_factors=session.authentication_factors,
-            custom_claims=session.custom_claims,
-            started_at=now,
-            last_accessed_at=now,
-            expires_at=session.expires_at,
-        )
+        _SESSION_INSERT,
+        {
+            "member_session_id": session.member_session_id,
+            "token_digest": tokens.digest(token),
+            "project_id": session.project_id,
+            "organization_id": session.organization_id,
+            "member_id": session.member_id,
+            "authentication_factors": session.authentication_factors,
+            "custom_claims": session.custom_claims,
+            "started_at": now,
+            "last_accessed_at": now,
+            "expires_at": session.expires_at,
+        },
     )
     return IssuedSession(session, token, jwt_for(conn, clock, session, member, organization))
 
@@ -254,14 +277,7 @@ def find_live_session(
     column, value = live_session_key(
         conn, project_id=project_id, session_token=session_token, session_jwt_value=session_jwt_value
     )
-    row = conn.execute(
-        sa.select(member_sessions).where(
-            member_sessions.c.project_id == project_id,
-            member_sessions.c.revoked_at.is_(None),
-            member_sessions.c.expires_at > clock.now(),
-            member_sessions.c[column] == value,
-        )
-    ).first()
+    row = conn.execute(_LIVE_SESSION[column], {"project_id": project_id, "now": clock.now(), "value": value}).first()
     if row is None:
         raise errors.SessionNotFound()
     return session_from_row(row)
