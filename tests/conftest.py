@@ -453,6 +453,22 @@ def private_postgres() -> Iterator[PostgresCluster]:
         cluster.stop()
 
 
+@pytest.fixture
+def private_postgres_server(private_postgres: PostgresCluster, tmp_path: Path) -> Iterator[TenantryServer]:
+    """A started ``tenantry serve`` on a fresh database of ``private_postgres``, whose tests stop
+    and start that cluster under it."""
+    dbname = f"t_{uuid.uuid4().hex}"
+    _pg_execute(private_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
+    server = TenantryServer(
+        database_url=_with_database(private_postgres.admin_url, dbname), workdir=tmp_path / "server"
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # Every directory's conftest.py is a module named ``conftest``, so ``from conftest import X`` in a
 # test module picks whichever was loaded last in a full run. Tests reach this one's helpers through
 # the ``root_conftest`` fixture instead.

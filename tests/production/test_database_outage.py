@@ -7,7 +7,6 @@ The test runs its own throwaway cluster, so stopping it disturbs no other test.
 from __future__ import annotations
 
 import time
-import uuid
 
 import httpx
 from prod_flow import sign_up
@@ -17,13 +16,9 @@ FAST = 1.5
 
 
 def test_requests_fail_fast_while_the_database_is_down_and_recover_without_restart(
-    private_postgres, root_conftest, tmp_path
+    private_postgres, private_postgres_server
 ):
-    dbname = f"t_{uuid.uuid4().hex}"
-    root_conftest._pg_execute(private_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
-    database_url = root_conftest._with_database(private_postgres.admin_url, dbname)
-    server = root_conftest.TenantryServer(database_url=database_url, workdir=tmp_path / "server")
-    server.start()
+    server = private_postgres_server
     try:
         api = server.client(timeout=10)
         flow = sign_up(server, api)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from prod_flow import sign_up
@@ -34,14 +33,9 @@ def _lines(server: Any) -> list[dict[str, Any]]:
     return out
 
 
-def test_delivery_loops_log_an_outage_once_and_its_end_once(private_postgres, root_conftest, tmp_path) -> None:
-    dbname = f"t_{uuid.uuid4().hex}"
-    root_conftest._pg_execute(private_postgres.admin_url, f'CREATE DATABASE "{dbname}"')
-    database_url = root_conftest._with_database(private_postgres.admin_url, dbname)
-    server = root_conftest.TenantryServer(database_url=database_url, workdir=tmp_path / "server")
-    server.start()
-    try:
-        api = server.client(timeout=10)
+def test_delivery_loops_log_an_outage_once_and_its_end_once(private_postgres, private_postgres_server) -> None:
+    server = private_postgres_server
+    with server.client(timeout=10) as api:
         sign_up(server, api)
         private_postgres.stop_server("fast")
         time.sleep(4)  # ~20 polls of each loop
@@ -54,9 +48,7 @@ def test_delivery_loops_log_an_outage_once_and_its_end_once(private_postgres, ro
             time.sleep(0.2)
         # Delivery works again: a new sign-up's mail arrives.
         sign_up(server, api)
-        api.close()
-    finally:
-        server.stop()
+    server.stop()
 
     lines = _lines(server)
     for logger, what in LOOPS.items():
