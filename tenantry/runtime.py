@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from tenantry.clock import Clock
 from tenantry.config import Settings
 from tenantry.ratelimit.limiter import RateLimiter
+from tenantry.wake import Outbox
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Runtime:
         address = parseaddr(self.settings.mail_from)[1]
         return address.rsplit("@", 1)[-1] if "@" in address else "tenantry.localhost"
 
-    def after_commit(self) -> None:
-        self.wake_mailer()
-        self.wake_sms()
+    def after_commit(self, queued: frozenset[Outbox]) -> None:
+        """Wake the delivery loops whose outbox the committed transaction queued work in."""
+        if "mail" in queued:
+            self.wake_mailer()
+        if "sms" in queued:
+            self.wake_sms()

@@ -26,6 +26,7 @@ from tenantry.projects.service import Project
 from tenantry.ratelimit.client_ip import client_address
 from tenantry.ratelimit.rules import SendLimit
 from tenantry.runtime import Runtime
+from tenantry.wake import Outbox, take_queued
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -214,27 +215,37 @@ def api(
             if answer is not None:
                 return ok(request, answer)
 
-        def run() -> tuple[dict[str, Any], bool]:
-            """The handler's answer, and whether it ran in a write transaction."""
+        def run() -> tuple[dict[str, Any], frozenset[Outbox]]:
+            """The handler's answer, and the outboxes its committed transactions queued work in."""
             prepared = None
+            queued: frozenset[Outbox] = frozenset()
             if prepare is not None:
                 with write_transaction(runtime.engine) as conn:
-                    prepared = prepare(authenticated(conn), body)
+                    try:
+                        prepared = prepare(authenticated(conn), body)
+                    finally:
+                        queued = take_queued(conn)
             if read_mostly and runtime.loop_reader is None:
                 try:
                     with read_transaction(runtime.engine) as conn:
-                        return handler(authenticated(conn, prepared, writable=False), body), False
+                        return handler(authenticated(conn, prepared, writable=False), body), queued
                 except WriteNeeded:
                     pass
             transaction = write_transaction if write else read_transaction
             with transaction(runtime.engine) as conn:
-                return handler(authenticated(conn, prepared), body), write
+                try:
+                    result = handler(authenticated(conn, prepared), body)
+                finally:
+                    # Taken even when the handler raises: the note must not outlive the transaction.
+                    noted = take_queued(conn)
+            return result, queued | noted
 
-        result, wrote = await off_loop(request, run)
-        if wrote:
-            # Wakes the mail and SMS loops, each of which then asks the database for due work:
-            # not worth it after a request that wrote nothing.
-            runtime.after_commit()
+        result, queued = await off_loop(request, run)
+        if queued:
+            # Wakes only the delivery loops whose outbox got work (each then asks the database
+            # for due work); the others find theirs at their next poll, as work queued by another
+            # worker or machine does.
+            runtime.after_commit(queued)
         return ok(request, result)
 
     # Lets a test check that every send route declares its limit.

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from tenantry.clock import Clock
 from tenantry.db.schema import outbox
+from tenantry.wake import note_queued
 
 LEASE_SECONDS = 60.0
 MAX_ATTEMPTS = 12
@@ -123,6 +124,7 @@ def queue(
             "from_address": from_address,
         },
     )
+    note_queued(conn, "mail")
     return mail_id
 
 

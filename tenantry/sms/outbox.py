@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from tenantry.clock import Clock, as_utc
 from tenantry.db.schema import sms_outbox
+from tenantry.wake import note_queued
 
 LEASE_SECONDS = 60
 MAX_ATTEMPTS = 8
@@ -57,6 +58,7 @@ def queue(conn: Connection, clock: Clock, *, project_id: str, to_number: str, se
             created_at=now,
         )
     )
+    note_queued(conn, "sms")
     return sms_id
 
 
