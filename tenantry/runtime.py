@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
@@ -29,8 +30,9 @@ class Runtime:
     # (tenantry.db.engine.create_loop_reader); None elsewhere.
     loop_reader: Engine | None = None
 
-    @property
+    @cached_property
     def mail_domain(self) -> str:
+        """The domain of TENANTRY_MAIL_FROM (Message-IDs end in it); parsed once, on first use."""
         address = parseaddr(self.settings.mail_from)[1]
         return address.rsplit("@", 1)[-1] if "@" in address else "tenantry.localhost"
 
