@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,28 @@ _CONSUME = (
     )
     .values(consumed_at=sa.bindparam("p_now", type_=magic_links.c.consumed_at.type))
 )
+
+
+@cache
+def _spend_unguarded(purposes: tuple[str, ...]) -> sa.Update:
+    """Spend a live link of ``purposes`` that carries no PKCE challenge, returning what
+    ``SpentLink`` needs: one statement for the common case. Built once per purposes tuple (each
+    caller passes a constant)."""
+    return (
+        magic_links.update()
+        .where(
+            magic_links.c.token_digest == sa.bindparam("p_token_digest"),
+            magic_links.c.project_id == sa.bindparam("p_project_id"),
+            magic_links.c.purpose.in_(purposes),
+            magic_links.c.consumed_at.is_(None),
+            magic_links.c.expires_at > sa.bindparam("p_now", type_=magic_links.c.expires_at.type),
+            magic_links.c.pkce_code_challenge.is_(None),
+        )
+        .values(consumed_at=sa.bindparam("p_now", type_=magic_links.c.consumed_at.type))
+        .returning(
+            magic_links.c.purpose, magic_links.c.email_address, magic_links.c.organization_id, magic_links.c.member_id
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -125,6 +148,16 @@ def spend(
     be usable in the right one.
     """
     token_digest = tokens.digest(token)
+    if not pkce_code_verifier:
+        # The common case in one statement; any other outcome (no such link, spent, expired, a
+        # PKCE challenge, another flow's link) is told apart by the read below, as before.
+        spent = conn.execute(
+            _spend_unguarded(purposes),
+            {"p_token_digest": token_digest, "p_project_id": project_id, "p_now": clock.now()},
+        ).first()
+        if spent is not None:
+            otp_store.retire_for_link(conn, clock, link_digest=token_digest)
+            return SpentLink(spent.purpose, spent.email_address, spent.organization_id, spent.member_id)
     row = conn.execute(_BY_DIGEST, {"token_digest": token_digest, "project_id": project_id}).first()
     # A token of another flow (say, a discovery link at the organization endpoint) is, for
     # this endpoint, a token that does not exist.
