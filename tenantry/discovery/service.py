@@ -89,6 +89,7 @@ def send_discovery_link(
         conn,
         clock,
         project_id=project.project_id,
+        project_sender=project.sender,
         to=email,
         template="discovery",
         message_domain=mail_domain,

@@ -23,10 +23,15 @@ def queue_templated(
     message_domain: str,
     locale: str | None = None,
     organization: Organization | None = None,
+    project_sender: sender.ProjectSender | None = None,
     **context: Any,
 ) -> str:
-    """Render ``template`` (see ``tenantry.email.render``) and put it in the outbox; returns its id."""
-    project_sender = sender.get(conn, project_id)
+    """Render ``template`` (see ``tenantry.email.render``) and put it in the outbox; returns its id.
+
+    ``project_sender`` is the project's sender when the caller read it in this transaction
+    (``Project.sender``); otherwise it is read here."""
+    if project_sender is None:
+        project_sender = sender.get(conn, project_id)
     mail = render(
         template,
         locale=locale,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from tenantry import tokens
 from tenantry.clock import Clock
 from tenantry.db.schema import projects
+from tenantry.email.sender import ProjectSender
 from tenantry.errors import UnauthorizedCredentials
 from tenantry.sessions import keys
 
@@ -23,6 +24,9 @@ class Project:
     project_id: str
     name: str
     redirect_urls: list[str]
+    # The project's mail sender as ``authenticate`` read it in the request's transaction (mail
+    # queued in that transaction uses it); None where it was not read.
+    sender: ProjectSender | None = None
 
     @property
     def environment(self) -> str:
@@ -77,9 +81,14 @@ def list_projects(conn: Connection) -> list[Project]:
 
 
 # Built once: every API request runs it, and building a statement costs more than running it.
-_BY_ID = sa.select(projects.c.project_id, projects.c.name, projects.c.secret_digest, projects.c.redirect_urls).where(
-    projects.c.project_id == sa.bindparam("project_id")
-)
+_BY_ID = sa.select(
+    projects.c.project_id,
+    projects.c.name,
+    projects.c.secret_digest,
+    projects.c.redirect_urls,
+    projects.c.mail_from_name,
+    projects.c.mail_from_address,
+).where(projects.c.project_id == sa.bindparam("project_id"))
 
 
 def authenticate(conn: Connection, project_id: str, secret: str) -> Project:
@@ -89,7 +98,9 @@ def authenticate(conn: Connection, project_id: str, secret: str) -> Project:
     stored = row.secret_digest if row is not None else tokens.digest("")
     if not tokens.matches(secret, stored) or row is None:
         raise UnauthorizedCredentials()
-    return Project(row.project_id, row.name, list(row.redirect_urls))
+    return Project(
+        row.project_id, row.name, list(row.redirect_urls), ProjectSender(row.mail_from_name, row.mail_from_address)
+    )
 
 
 def set_redirect_urls(conn: Connection, project_id: str, urls: list[str]) -> None:
