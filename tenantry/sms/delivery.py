@@ -61,8 +61,8 @@ class SmsDeliveryLoop:
             self._wake.clear()
 
     async def run_once(self) -> int:
-        # Every write request wakes this loop, and few queue a text: a read answers those passes
-        # without taking SQLite's single write lock or loading the vault key.
+        # Most passes are the timer's and find nothing: a read answers them without taking
+        # SQLite's single write lock or loading the vault key.
         if not await to_thread.run_sync(self._any_due):
             return 0
         claimed, vault = await to_thread.run_sync(self._claim)
