@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from tenantry import errors, tokens
 from tenantry.clock import Clock, as_utc
 from tenantry.db.schema import magic_links
+from tenantry.db.single_use import consume_statement
 from tenantry.magic_links import pkce
 from tenantry.otps import store as otp_store
 
@@ -22,15 +23,7 @@ _INSERT = magic_links.insert()
 _BY_DIGEST = sa.select(magic_links).where(
     magic_links.c.token_digest == sa.bindparam("token_digest"), magic_links.c.project_id == sa.bindparam("project_id")
 )
-_CONSUME = (
-    magic_links.update()
-    .where(
-        magic_links.c.token_digest == sa.bindparam("p_token_digest"),
-        magic_links.c.consumed_at.is_(None),
-        magic_links.c.expires_at > sa.bindparam("p_now", type_=magic_links.c.expires_at.type),
-    )
-    .values(consumed_at=sa.bindparam("p_now", type_=magic_links.c.consumed_at.type))
-)
+_CONSUME = consume_statement(magic_links)
 
 
 @cache

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Row
 from tenantry import errors, tokens
 from tenantry.clock import Clock, as_utc, rfc3339
 from tenantry.db.schema import intermediate_sessions, member_sessions
+from tenantry.db.single_use import consume_statement
 from tenantry.ids import environment_of
 from tenantry.members.models import Member
 from tenantry.organizations.models import Organization
@@ -90,15 +91,7 @@ _IST_LIVE = sa.select(intermediate_sessions).where(
     intermediate_sessions.c.consumed_at.is_(None),
     intermediate_sessions.c.expires_at > sa.bindparam("now", type_=intermediate_sessions.c.expires_at.type),
 )
-_IST_CONSUME = (
-    intermediate_sessions.update()
-    .where(
-        intermediate_sessions.c.token_digest == sa.bindparam("p_token_digest"),
-        intermediate_sessions.c.consumed_at.is_(None),
-        intermediate_sessions.c.expires_at > sa.bindparam("p_now", type_=intermediate_sessions.c.expires_at.type),
-    )
-    .values(consumed_at=sa.bindparam("p_now", type_=intermediate_sessions.c.consumed_at.type))
-)
+_IST_CONSUME = consume_statement(intermediate_sessions)
 _IST_RELEASE = (
     intermediate_sessions.update()
     .where(intermediate_sessions.c.token_digest == sa.bindparam("p_token_digest"))
