@@ -8,9 +8,10 @@ the outage starts (the error's class and first line), a reminder at most once pe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -78,3 +79,29 @@ class OutageLog:
         )
         self.since = None
         self.failures = 0
+
+
+async def poll_forever(
+    one_pass: Callable[[], Awaitable[bool]], wake: asyncio.Event, poll_seconds: float, outage: OutageLog
+) -> None:
+    """A delivery loop: run ``one_pass`` again at once while it says more is due, then wait for a
+    wake or ``poll_seconds``. A pass that fails because the database is away is told to
+    ``outage``; any other failure logs its traceback. Either way the loop goes on."""
+    while True:
+        try:
+            while await one_pass():
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if is_unavailable(exc):
+                outage.failed(exc)  # one warning, not a traceback per pass
+            else:
+                outage.log.exception("%s pass failed", outage.what)
+        else:
+            outage.succeeded()
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=poll_seconds)
+        except TimeoutError:
+            pass
+        wake.clear()

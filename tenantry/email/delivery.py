@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from tenantry.clock import Clock
 from tenantry.config import Settings
 from tenantry.db.engine import read_transaction, write_transaction
-from tenantry.db.outage import OutageLog, is_unavailable
+from tenantry.db.outage import OutageLog, poll_forever
 from tenantry.email import outbox
 from tenantry.email.backends import MailBackend
 from tenantry.email.dkim_keys import DkimSigner
@@ -60,24 +60,10 @@ class DeliveryLoop:
         self._wake.set()
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                while await self.run_once() == BATCH:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the loop must survive a database outage
-                if is_unavailable(exc):
-                    self._outage.failed(exc)  # one warning, not a traceback per pass
-                else:
-                    log.exception("outbox delivery pass failed")
-            else:
-                self._outage.succeeded()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        async def one_pass() -> bool:
+            return await self.run_once() == BATCH  # a full batch: more may be due at once
+
+        await poll_forever(one_pass, self._wake, self.policy.poll_seconds, self._outage)
 
     async def run_once(self) -> int:
         # Timer passes mostly find nothing, and a wake may find its mail sent by the pass before:

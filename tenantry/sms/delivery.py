@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tenantry.clock import Clock
 from tenantry.db.engine import read_transaction, write_transaction
-from tenantry.db.outage import OutageLog, is_unavailable
+from tenantry.db.outage import OutageLog, poll_forever
 from tenantry.mfa.vault import Vault, VaultError
 from tenantry.sms import outbox
 from tenantry.sms.senders import SmsMessage, SmsSender, SmsSendError
@@ -42,23 +42,11 @@ class SmsDeliveryLoop:
         self._wake.set()
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the loop must survive a database outage
-                if is_unavailable(exc):
-                    self._outage.failed(exc)  # one warning, not a traceback per pass
-                else:
-                    log.exception("SMS outbox delivery pass failed")
-            else:
-                self._outage.succeeded()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        async def one_pass() -> bool:
+            await self.run_once()
+            return False
+
+        await poll_forever(one_pass, self._wake, self.poll_seconds, self._outage)
 
     async def run_once(self) -> int:
         # Most passes are the timer's and find nothing: a read answers them without taking
