@@ -56,7 +56,9 @@ _BY_EMAIL = sa.select(members).where(
 _OF_EMAIL = (
     sa.select(members)
     .where(members.c.project_id == sa.bindparam("project_id"), members.c.email_address == sa.bindparam("email"))
-    .order_by(members.c.created_at)
+    # Times are whole seconds, so memberships made in one second tie; without a tie-breaker
+    # PostgreSQL listed them in either order from one call to the next.
+    .order_by(members.c.created_at, members.c.organization_id)
 )
 _WITH_ORGANIZATION = (
     sa.select(members, organizations)
