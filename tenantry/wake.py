@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InvalidRequestError
 
 Outbox = Literal["mail", "sms"]
 
@@ -24,6 +25,13 @@ def note_queued(conn: Connection, outbox: Outbox) -> None:
 
 
 def take_queued(conn: Connection) -> frozenset[Outbox]:
-    """The outboxes noted on ``conn`` since the last take, and forget them."""
-    noted: set[Outbox] | None = conn.info.pop(_KEY, None)
+    """The outboxes noted on ``conn`` since the last take, and forget them.
+
+    A connection the database dropped mid-transaction has no info to read (SQLAlchemy refuses
+    until the rollback): nothing was committed, and the pool discards it with its note. Raising
+    here would replace the outage's OperationalError (a 503) with a 500."""
+    try:
+        noted: set[Outbox] | None = conn.info.pop(_KEY, None)
+    except InvalidRequestError:
+        return frozenset()
     return frozenset(noted) if noted else frozenset()
