@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from tenantry.clock import as_utc
+from tenantry.db.joined import table_parts
 from tenantry.db.schema import members, organizations
 from tenantry.members.models import ACTIVE, Member, email_domain
 from tenantry.organizations import store as organizations_store
@@ -76,9 +76,7 @@ _WITH_ORGANIZATION = (
     )
     .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
 )
-_MemberColumns = namedtuple("_MemberColumns", [c.name for c in members.c])  # type: ignore[misc]
-_OrganizationColumns = namedtuple("_OrganizationColumns", [c.name for c in organizations.c])  # type: ignore[misc]
-_MEMBER_WIDTH = len(members.c)
+_SPLIT_WITH_ORGANIZATION = table_parts(members, organizations)
 _ACTIVATE = (
     members.update()
     .where(members.c.member_id == sa.bindparam("p_member_id"))
@@ -130,10 +128,8 @@ def get_with_organization(
     ).first()
     if row is None:
         return None
-    # The statement selects the member's columns, then the organization's, in table order.
-    member_row = _MemberColumns._make(row[:_MEMBER_WIDTH])
-    org_row = _OrganizationColumns._make(row[_MEMBER_WIDTH:])
-    return _from_row(member_row), organizations_store._from_row(org_row)  # type: ignore[arg-type]
+    member_row, org_row = _SPLIT_WITH_ORGANIZATION(row)
+    return _from_row(member_row), organizations_store._from_row(org_row)
 
 
 def get_by_email(conn: Connection, project_id: str, organization_id: str, email: str) -> Member | None:

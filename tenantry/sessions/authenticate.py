@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from tenantry import errors
 from tenantry.clock import Clock
+from tenantry.db.joined import table_parts
 from tenantry.db.read_mostly import WriteNeeded
 from tenantry.db.schema import member_sessions, members, organizations
 from tenantry.members import store as member_store
@@ -62,24 +62,8 @@ def _joined(column: str) -> sa.Select[Any]:
 _JOINED = {column: _joined(column) for column in ("token_digest", "member_session_id")}
 
 
-def _column_ranges() -> dict[str, tuple[tuple[str, ...], int, int]]:
-    """Where each table's columns sit in a ``_JOINED`` row: prefix -> (names, start, stop)."""
-    ranges, start = {}, 0
-    for prefix, table in _TABLES:
-        names = tuple(c.name for c in table.c)
-        ranges[prefix] = (names, start, start + len(names))
-        start += len(names)
-    return ranges
-
-
-_RANGES = _column_ranges()
-
-
-def _part(row: Row[Any], prefix: str) -> SimpleNamespace:
-    """One table's columns of a joined row, under their own names (for the stores' row readers).
-    One slice and one dict: reading 40 prefixed attributes one by one cost ~15 % of the request."""
-    names, start, stop = _RANGES[prefix]
-    return SimpleNamespace(**dict(zip(names, row[start:stop], strict=True)))
+# The session's, member's and organization's columns of a ``_JOINED`` row, apart.
+_SPLIT = table_parts(*(table for _, table in _TABLES))
 
 
 @dataclass(frozen=True)
@@ -116,9 +100,10 @@ def authenticate_session(
     ).first()
     if row is None:
         raise errors.SessionNotFound()
-    session = sessions.session_from_row(_part(row, "s_"))  # type: ignore[arg-type]
-    member = member_store._from_row(_part(row, "m_"))  # type: ignore[arg-type]
-    organization = organization_store._from_row(_part(row, "o_"))  # type: ignore[arg-type]
+    session_row, member_row, organization_row = _SPLIT(row)
+    session = sessions.session_from_row(session_row)
+    member = member_store._from_row(member_row)
+    organization = organization_store._from_row(organization_row)
     if member.status != ACTIVE:
         raise errors.SessionNotFound()
     roles = session_roles(member.roles)
