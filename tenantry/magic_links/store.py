@@ -32,16 +32,12 @@ def _spend_unguarded(purposes: tuple[str, ...]) -> sa.Update:
     ``SpentLink`` needs: one statement for the common case. Built once per purposes tuple (each
     caller passes a constant)."""
     return (
-        magic_links.update()
+        consume_statement(magic_links)
         .where(
-            magic_links.c.token_digest == sa.bindparam("p_token_digest"),
             magic_links.c.project_id == sa.bindparam("p_project_id"),
             magic_links.c.purpose.in_(purposes),
-            magic_links.c.consumed_at.is_(None),
-            magic_links.c.expires_at > sa.bindparam("p_now", type_=magic_links.c.expires_at.type),
             magic_links.c.pkce_code_challenge.is_(None),
         )
-        .values(consumed_at=sa.bindparam("p_now", type_=magic_links.c.consumed_at.type))
         .returning(
             magic_links.c.purpose, magic_links.c.email_address, magic_links.c.organization_id, magic_links.c.member_id
         )
