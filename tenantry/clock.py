@@ -39,8 +39,10 @@ def rfc3339(moment: datetime | None) -> str | None:
         moment = moment.astimezone(UTC)
     # What strftime("%Y-%m-%dT%H:%M:%SZ") writes (years 1000-9999), at a third of its cost: every
     # answer formats several timestamps, and strftime showed up at ~3 % of a busy worker.
-    m = moment
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -3,6 +3,7 @@ caused it, so a crash can neither lose it nor send mail for a change that rolled
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,9 +78,9 @@ _SENT = (
         html_body=None,
     )
 )
-_DOMAINS: dict[str, str] = {}
 
 
+@functools.cache  # one sender domain per deployment, asked for every queued mail
 def _ascii_domain(domain: str) -> str:
     # Headers on the wire are ASCII: an internationalised sender domain goes in its IDNA form.
     try:
@@ -103,9 +104,7 @@ def queue(
 ) -> str:
     mail_id = uuid.uuid4().hex
     now = clock.now()
-    domain = _DOMAINS.get(message_domain)
-    if domain is None:
-        domain = _DOMAINS.setdefault(message_domain, _ascii_domain(message_domain))
+    domain = _ascii_domain(message_domain)
     conn.execute(
         _INSERT,
         {

@@ -62,7 +62,7 @@ def queue(conn: Connection, clock: Clock, *, project_id: str, to_number: str, se
     return sms_id
 
 
-# Built once with a bound parameter: every write request wakes the loop, which asks this.
+# Built once with a bound parameter: the delivery loop asks it on every pass.
 _ANY_DUE = (
     sa.select(sms_outbox.c.id)
     .where(
