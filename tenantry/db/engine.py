@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tenantry.db import statistics
+from tenantry.db.writer_queue import WriterQueue, lock_path
 
 
 def normalise_url(url: str) -> str:
@@ -98,7 +98,8 @@ def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 3000
         hide_parameters=True,
         **kwargs,
     )
-    _sqlite_writers[engine] = threading.RLock()
+    writer_lock = lock_path(database) if database and database != ":memory:" else None
+    _sqlite_writers[engine] = WriterQueue(writer_lock, busy_timeout_ms / 1000)
     statistics.keep_current(engine)  # planner statistics: refreshed, and reloaded by pooled connections
 
     @sa.event.listens_for(engine, "connect")
@@ -131,8 +132,8 @@ def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 3000
 # SQLite has one writer. Threads of one process that wait for it inside SQLite's busy handler
 # sleep 1, 2, 5, 10 … ms between tries while the lock is long free again: under load a worker
 # idled with requests queued. They queue on this lock instead and are woken as soon as it is
-# released; other processes (workers) still meet in the busy handler.
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# released, and on a file database so do other processes (workers): see tenantry.db.writer_queue.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
