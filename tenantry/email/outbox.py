@@ -61,15 +61,26 @@ _DUE = sa.and_(
     _FREE,
 )
 _ANY_DUE = sa.select(outbox.c.id).where(_DUE).limit(1)
-_CANDIDATES = sa.select(outbox).where(_DUE).order_by(outbox.c.next_attempt_at, outbox.c.created_at).limit(5)
+# The ids to lease, oldest first. On PostgreSQL the rows stay locked until the claim commits and
+# another worker's claim skips them (it takes the next due mails instead of waiting for these);
+# SQLite writes one transaction at a time, and its dialect leaves FOR UPDATE out.
+_CLAIMABLE = (
+    sa.select(outbox.c.id)
+    .where(_DUE)
+    .order_by(outbox.c.next_attempt_at, outbox.c.created_at)
+    .limit(sa.bindparam("p_limit", type_=sa.Integer))
+    .with_for_update(skip_locked=True)
+)
+# Still due and free when leased (the row count decides, as for any claim), read back at once.
 _LEASE = (
     outbox.update()
-    .where(outbox.c.id == sa.bindparam("p_id"), outbox.c.status == "queued", _FREE)
+    .where(outbox.c.id.in_(sa.bindparam("p_ids", expanding=True)), _DUE)
     .values(lease_until=sa.bindparam("p_lease_until", type_=outbox.c.lease_until.type), attempts=outbox.c.attempts + 1)
+    .returning(*outbox.c)
 )
 _SENT = (
     outbox.update()
-    .where(outbox.c.id == sa.bindparam("p_id"))
+    .where(outbox.c.id.in_(sa.bindparam("p_ids", expanding=True)))
     .values(
         status="sent",
         sent_at=sa.bindparam("p_now", type_=outbox.c.sent_at.type),
@@ -77,6 +88,13 @@ _SENT = (
         text_body=None,
         html_body=None,
     )
+)
+# Leased but never tried (the batch stopped before them): free again, and the claim's attempt
+# given back, since no send was made.
+_RELEASE = (
+    outbox.update()
+    .where(outbox.c.id.in_(sa.bindparam("p_ids", expanding=True)), outbox.c.status == "queued")
+    .values(lease_until=None, attempts=outbox.c.attempts - 1)
 )
 
 
@@ -132,36 +150,53 @@ def any_due(conn: Connection, clock: Clock) -> bool:
     return conn.execute(_ANY_DUE, {"now": clock.now()}).first() is not None
 
 
-def claim_next(conn: Connection, clock: Clock, *, lease_seconds: float = LEASE_SECONDS) -> OutgoingMail | None:
-    """Lease the oldest due message. One at a time, so a message's lease starts when its own
-    delivery does; a lease that lapses (worker killed mid-send) frees the message again."""
+def claim(
+    conn: Connection,
+    clock: Clock,
+    *,
+    limit: int = 1,
+    lease_seconds: float = LEASE_SECONDS,
+    batch_extra_seconds: float = 0.0,
+) -> list[OutgoingMail]:
+    """Lease up to ``limit`` due mails, oldest first, under one lease; a lease that lapses (worker
+    killed mid-send) frees its mails again. One mail is held ``lease_seconds``; two or more are
+    held ``batch_extra_seconds`` longer, the time the sender gives itself to start the later sends
+    of the batch (tenantry.email.delivery says why)."""
     now = clock.now()
-    candidates = conn.execute(_CANDIDATES, {"now": now}).all()
-    for row in candidates:
-        # Another worker may have leased it since the SELECT: the row count decides.
-        result = conn.execute(
-            _LEASE, {"p_id": row.id, "now": now, "p_lease_until": now + timedelta(seconds=lease_seconds)}
+    ids = conn.execute(_CLAIMABLE, {"now": now, "p_limit": limit}).scalars().all()
+    if not ids:
+        return []
+    seconds = lease_seconds + (batch_extra_seconds if len(ids) > 1 else 0.0)
+    rows = conn.execute(_LEASE, {"p_ids": ids, "now": now, "p_lease_until": now + timedelta(seconds=seconds)}).all()
+    rows.sort(key=lambda row: (row.next_attempt_at, row.created_at))
+    return [
+        OutgoingMail(
+            id=row.id,
+            project_id=row.project_id,
+            message_id=row.message_id,
+            to_address=row.to_address,
+            subject=row.subject,
+            text_body=row.text_body or "",
+            html_body=row.html_body or "",
+            created_at=row.created_at,
+            attempts=row.attempts,  # this claim's, counted by the lease
+            from_name=row.from_name,
+            from_address=row.from_address,
         )
-        if result.rowcount == 1:
-            return OutgoingMail(
-                id=row.id,
-                project_id=row.project_id,
-                message_id=row.message_id,
-                to_address=row.to_address,
-                subject=row.subject,
-                text_body=row.text_body or "",
-                html_body=row.html_body or "",
-                created_at=row.created_at,
-                attempts=row.attempts + 1,
-                from_name=row.from_name,
-                from_address=row.from_address,
-            )
-    return None
+        for row in rows
+    ]
 
 
-def mark_sent(conn: Connection, clock: Clock, mail_id: str) -> None:
+def mark_sent(conn: Connection, clock: Clock, mail_ids: list[str]) -> None:
     # The bodies hold live links: once delivered they have no reason to stay at rest here.
-    conn.execute(_SENT, {"p_id": mail_id, "p_now": clock.now()})
+    if mail_ids:
+        conn.execute(_SENT, {"p_ids": mail_ids, "p_now": clock.now()})
+
+
+def release(conn: Connection, mail_ids: list[str]) -> None:
+    """Give back leased mails that were not tried, for the next claim (by any worker)."""
+    if mail_ids:
+        conn.execute(_RELEASE, {"p_ids": mail_ids})
 
 
 def mark_failed(

@@ -35,10 +35,12 @@ class Sink:
         self.received: list[tuple[bytes, EmailMessage]] = []
         self.hold = threading.Event()
         self.holding = threading.Event()
+        self.held_for: list[str] = []  # the recipients of the DATA held last
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
         if self.hold.is_set():
+            self.held_for = list(envelope.rcpt_tos)
             self.holding.set()
             while self.hold.is_set():
                 await asyncio.sleep(0.05)
