@@ -26,6 +26,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from types import TracebackType
 
 import sqlalchemy as sa
@@ -108,14 +109,17 @@ class _FileLock:
         self.path = path
         self._pid = -1
         self._fd = -1
+        self._close: weakref.finalize[[int], None] | None = None
 
     def _reset(self) -> None:
         # After a fork the child must not share the parent's open file description (the lock
         # would be one lock for both) nor its waiter thread (not copied) or mutex (maybe held).
-        if self._fd >= 0:
-            os.close(self._fd)  # the parent's lock stays: its own descriptor still refers to it
+        if self._close is not None:
+            self._close()  # the parent's lock stays: its own descriptor still refers to it
         self._pid = os.getpid()
         self._fd = _open(self.path)
+        # Engines come and go (tests make hundreds): the descriptor goes with its engine.
+        self._close = weakref.finalize(self, os.close, self._fd) if self._fd >= 0 else None
         self._mutex = threading.Lock()
         self._changed = threading.Condition(self._mutex)
         self._wanted = False  # the waiter is asked to take the lock, or blocks taking it

@@ -10,6 +10,7 @@ Without the file lock, the tests that hold it from outside fail: the writer goes
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import sqlite3
 import subprocess
@@ -259,3 +260,27 @@ def test_in_memory_databases_have_no_lock_file(tmp_path: Path) -> None:
         assert Path(lock_path(str(tmp_path / "lazy.db"))).exists()
     finally:
         file_engine.dispose()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_the_lock_file_is_closed_with_its_engine(database: str) -> None:
+    """Tests and CLI commands make engine after engine: each must not leave a descriptor behind."""
+
+    def open_lock_files() -> int:
+        return sum(1 for fd in Path("/proc/self/fd").iterdir() if _target(fd) == lock_path(database))
+
+    engine = create_engine(f"sqlite:///{database}")
+    with write_transaction(engine) as conn:
+        conn.exec_driver_sql("INSERT INTO log (writer, n) VALUES ('gc', 1)")
+    assert open_lock_files() == 1
+    engine.dispose()
+    del engine, conn
+    gc.collect()
+    assert open_lock_files() == 0
+
+
+def _target(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # closed since listed
+        return ""
