@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tenantry import errors
+from tenantry.api.answer import JsonAnswer
 from tenantry.api.errors import request_id_of, unexpected
 from tenantry.db.engine import read_transaction, write_transaction
+from tenantry.db.loop_reader import LoopReader
 from tenantry.db.read_mostly import WriteNeeded
 from tenantry.projects import service as projects
 from tenantry.projects.service import Project
@@ -99,6 +101,12 @@ def _field_errors(exc: ValidationError) -> str:
     return "; ".join(parts) + "."
 
 
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259); Python's parser alone accepts them, and a NaN
+    # stored in metadata could never be answered again as JSON. Stytch refuses such a body.
+    raise ValueError(name)
+
+
 async def parse_body(request: Request, model: type[M]) -> M:
     raw = await request.body()
     if not raw.strip():
@@ -106,7 +114,7 @@ async def parse_body(request: Request, model: type[M]) -> M:
         # least {}); DELETE routes have no model, so the empty bodies SDKs send there pass.
         raise errors.BadRequest("A JSON object request body is required.")
     try:
-        payload: Any = json.loads(raw)
+        payload: Any = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise errors.BadRequest("The request body is not valid JSON.") from None
     if not isinstance(payload, dict):
@@ -132,12 +140,12 @@ async def off_loop(request: Request, work: Callable[[], T]) -> T:
         raise unexpected(request, exc) from exc
 
 
-def on_loop(request: Request, work: Callable[[Connection], T], reader: Engine) -> T | None:
+def on_loop(request: Request, work: Callable[[Connection], T], reader: LoopReader) -> T | None:
     """Run a read-mostly handler's read attempt on the event loop (``create_loop_reader`` says
     why); None when it must go to the thread pool after all: it needs to write, or SQLite kept
     its reader waiting."""
     try:
-        with read_transaction(reader) as conn:
+        with reader.connection() as conn:
             return work(conn)
     except WriteNeeded:
         return None
@@ -253,5 +261,5 @@ def api(
     return endpoint
 
 
-def ok(request: Request, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse({"request_id": request_id_of(request), "status_code": 200, **body})
+def ok(request: Request, body: dict[str, Any]) -> JsonAnswer:
+    return JsonAnswer({"request_id": request_id_of(request), "status_code": 200, **body})

@@ -8,9 +8,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from tenantry.api.answer import JsonAnswer
 from tenantry.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable, TenantryError, TooManyRequests
 from tenantry.ids import new_request_id
 
@@ -24,13 +25,13 @@ def request_id_of(request: Request) -> str:
     return rid
 
 
-def error_response(request: Request, error: TenantryError, extra_headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(request: Request, error: TenantryError, extra_headers: dict[str, str] | None = None) -> JsonAnswer:
     headers = dict(extra_headers or {})
     if error.status_code == 503:
         headers["Retry-After"] = "1"
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after)
-    return JSONResponse(
+    return JsonAnswer(
         {
             "status_code": error.status_code,
             "request_id": request_id_of(request),

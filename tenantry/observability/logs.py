@@ -19,6 +19,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from tenantry import json_codec
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenantry_request_id", default=None)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is a field.
@@ -64,7 +66,7 @@ class JsonFormatter(logging.Formatter):
             line.setdefault(key, value)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return json_codec.dumps(line, default=str).decode()
 
 
 def _json_object(message: str) -> dict[str, Any] | None:
