@@ -17,6 +17,7 @@ from tenantry.api.routes import ROUTES
 from tenantry.clock import Clock, SystemClock
 from tenantry.config import Settings, load_settings
 from tenantry.db.engine import create_engine, create_loop_reader
+from tenantry.db.loop_reader import LoopReader
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop, delivery_policy
 from tenantry.errors import TenantryError
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     vault.configure_process_key(settings.mfa_key.get_secret_value() if settings.mfa_key else None)
     rate_limiter = build_rate_limiter(settings, engine, clock)
     rate_limiter.on_refusal = metrics.rate_limited
-    loop_reader = create_loop_reader(settings.database_url)
+    reader_engine = create_loop_reader(settings.database_url)
+    loop_reader = LoopReader(reader_engine) if reader_engine is not None else None
     runtime = Runtime(settings=settings, engine=engine, clock=clock, rate_limiter=rate_limiter, loop_reader=loop_reader)
     backend = _backend(settings)
     delivery = DeliveryLoop(engine, clock, backend, delivery_policy(settings))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tenantry.clock import Clock
 from tenantry.config import Settings
+from tenantry.db.loop_reader import LoopReader
 from tenantry.ratelimit.limiter import RateLimiter
 from tenantry.wake import Outbox
 
@@ -26,9 +27,9 @@ class Runtime:
     wake_mailer: Callable[[], None] = field(default=lambda: None)
     # The same for the SMS delivery loop (tenantry.sms.wiring).
     wake_sms: Callable[[], None] = field(default=lambda: None)
-    # On a SQLite file, the engine of read-mostly requests' first attempt, run on the event loop
-    # (tenantry.db.engine.create_loop_reader); None elsewhere.
-    loop_reader: Engine | None = None
+    # On a SQLite file, the connection of read-mostly requests' first attempt, run on the event
+    # loop (tenantry.db.engine.create_loop_reader); None elsewhere.
+    loop_reader: LoopReader | None = None
 
     @cached_property
     def mail_domain(self) -> str:
