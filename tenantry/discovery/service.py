@@ -79,11 +79,19 @@ def send_discovery_link(
         expiration_minutes=minutes,
         pkce_code_challenge=challenge,
         redirect_url=target,
-        pinned_token=sandbox_pins.pinned_magic_link_token(conn, project_id=project.project_id, email=email),
+        pinned_token=sandbox_pins.pinned_magic_link_token(
+            conn, project_id=project.project_id, email=email, project_has_pins=project.has_sandbox_pins
+        ),
     )
     # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
     code = companion.code_for_link_mail(
-        conn, clock, project_id=project.project_id, email=email, link_token=token, purpose="discovery"
+        conn,
+        clock,
+        project_id=project.project_id,
+        email=email,
+        link_token=token,
+        purpose="discovery",
+        enabled=project.code_in_link_mail,
     )
     queue_templated(
         conn,

@@ -157,7 +157,9 @@ def invite(
         organization_id=org.organization_id,
         member_id=member.member_id,
         redirect_url=target,
-        pinned_token=sandbox_pins.pinned_magic_link_token(conn, project_id=project.project_id, email=email),
+        pinned_token=sandbox_pins.pinned_magic_link_token(
+            conn, project_id=project.project_id, email=email, project_has_pins=project.has_sandbox_pins
+        ),
     )
     inviter = actor.member if actor is not None else None
     if inviter is None and invited_by_member_id:
@@ -234,7 +236,9 @@ def login_or_signup(
         member_id=member.member_id,
         pkce_code_challenge=challenge,
         redirect_url=target,
-        pinned_token=sandbox_pins.pinned_magic_link_token(conn, project_id=project.project_id, email=email),
+        pinned_token=sandbox_pins.pinned_magic_link_token(
+            conn, project_id=project.project_id, email=email, project_has_pins=project.has_sandbox_pins
+        ),
     )
     # With the project's "code in magic-link mails" setting, the mail also carries an email OTP.
     code = companion.code_for_link_mail(
@@ -246,6 +250,7 @@ def login_or_signup(
         purpose=purpose,
         organization=org,
         member_id=member.member_id,
+        enabled=project.code_in_link_mail,
     )
     queue_templated(
         conn,

@@ -27,10 +27,16 @@ def code_for_link_mail(
     purpose: str,
     organization: Organization | None = None,
     member_id: str | None = None,
+    enabled: bool | None = None,
 ) -> dict[str, Any]:
     """``render`` arguments that add a code to a magic-link mail, when the project asked for that
-    (``tenantry projects otp``); none for an organization that does not allow email OTP."""
-    if not settings.code_in_magic_link_email(conn, project_id):
+    (``tenantry projects otp``); none for an organization that does not allow email OTP.
+
+    ``enabled`` is that setting as the request's project lookup read it in this transaction
+    (``Project.code_in_link_mail``); None reads it here."""
+    if enabled is None:
+        enabled = settings.code_in_magic_link_email(conn, project_id)
+    if not enabled:
         return {}
     if (
         organization is not None

@@ -146,5 +146,11 @@ def pinned_otp_code(conn: Connection, *, project_id: str, email: str) -> str | N
     return pinned(conn, project_id=project_id, email=email, kind=EMAIL_OTP)
 
 
-def pinned_magic_link_token(conn: Connection, *, project_id: str, email: str) -> str | None:
+def pinned_magic_link_token(
+    conn: Connection, *, project_id: str, email: str, project_has_pins: bool | None = None
+) -> str | None:
+    """``project_has_pins``: what the request's project lookup read in this transaction
+    (``Project.has_sandbox_pins``); False spares the lookup, None asks."""
+    if project_has_pins is False:
+        return None
     return pinned(conn, project_id=project_id, email=email, kind=MAGIC_LINK)

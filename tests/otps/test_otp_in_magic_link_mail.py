@@ -125,3 +125,15 @@ def test_an_organization_login_link_carries_a_code_the_organization_accepts(serv
         )
         mail = server.wait_for_mail(email, count=2)[0]
         assert mail["links"] and not CODE_RE.findall(mail["text"])
+
+
+def test_the_setting_counts_from_the_next_send_after_it_changes(server):
+    """Sends learn the setting from the request's own project lookup: turned on or off by another
+    process (the CLI here; another worker or machine in production), it holds for the next send."""
+    email = f"toggle-{secrets.token_hex(3)}@example.com"
+    with server.client() as api:
+        assert not CODE_RE.findall(discovery_link_mail(server, api, email)["text"])
+        assert otp_cli(server, server.project_id, "--code-in-magic-link-email").returncode == 0
+        assert CODE_RE.findall(discovery_link_mail(server, api, email)["text"])
+        assert otp_cli(server, server.project_id, "--no-code-in-magic-link-email").returncode == 0
+        assert not CODE_RE.findall(discovery_link_mail(server, api, email)["text"])

@@ -154,3 +154,16 @@ def test_a_pin_written_into_a_live_project_is_ignored(server):
     with server.client(auth=(live_id, live_secret)) as api:
         token = query_of(discovery_link(server, api, PINNED))["token"]
     assert token != TOKEN
+
+
+def test_a_pin_made_or_removed_while_the_server_runs_counts_from_the_next_send(server):
+    """Sends learn whether the project has pins from the request's own project lookup: a pin
+    made by another process (here the CLI; in production another worker or machine) is used by
+    the very next send, and one removed is no longer used, with nothing cached in between."""
+    with server.client() as api:
+        assert query_of(discovery_link(server, api, PINNED))["token"] != TOKEN
+        pin(server, "--project", server.project_id, "--email", PINNED, "--magic-link-token", TOKEN)
+        assert query_of(discovery_link(server, api, PINNED))["token"] == TOKEN
+        done = cli(server, "unpin", "--project", server.project_id, "--email", PINNED, "--kind", "magic_link")
+        assert done.returncode == 0, done.stderr
+        assert query_of(discovery_link(server, api, PINNED))["token"] != TOKEN
