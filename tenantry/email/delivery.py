@@ -4,8 +4,9 @@ queued --claim (lease)--> sending --accepted--> sent (bodies erased)
    ^                         |
    +---- failed: retry ------+---- failed max_attempts times --> dead (kept for the operator)
 
-A worker killed while sending leaves the lease to lapse; the mail is then claimed again and
-sent with the same Message-ID, so nothing queued is lost.
+Mails are claimed in batches (one lease, one write to claim, one to record; DeliveryPolicy says
+how a batch keeps every send inside its lease). A worker killed while sending leaves the lease to
+lapse; the mails are then claimed again and sent with the same Message-ID, so nothing queued is lost.
 """
 
 from __future__ import annotations
