@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tenantry import json_codec
 from tenantry.db import statistics
 from tenantry.db.writer_queue import WriterQueue, lock_path
 
@@ -96,6 +97,8 @@ def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 3000
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         hide_parameters=True,
+        # SQLite hands JSON columns over as text (PostgreSQL's driver decodes them itself).
+        json_deserializer=json_codec.loads_stored,
         **kwargs,
     )
     writer_lock = lock_path(database) if database and database != ":memory:" else None

@@ -14,6 +14,7 @@ states. ``TENANTRY_METRICS_TOKEN``, when set, makes the endpoint ask for it as a
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 
@@ -51,8 +52,16 @@ RATE_LIMITED = Counter(
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    count, latency = _request_series(method, route, status)
+    count.inc()
+    latency.observe(seconds)
+
+
+# The labelled series of a (method, route, status), looked up once: ``labels()`` validates and
+# locks on every call. Bounded, though routes are templates, because the method is the client's.
+@functools.lru_cache(maxsize=4096)
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
 
 
 def rate_limited(scope: str) -> None:
