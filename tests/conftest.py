@@ -217,6 +217,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         _pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Any]:
+    """An engine on a fresh database migrated to the newest schema, for tests of storage code
+    without a server."""
+    from tenantry.db.engine import create_engine
+    from tenantry.db.migrate import upgrade
+
+    engine = create_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 # --------------------------------------------------------------------------------------------
 # Server processes
 

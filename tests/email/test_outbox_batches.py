@@ -11,31 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenantry.clock import FrozenClock, SystemClock, as_utc
-from tenantry.db.engine import create_engine, write_transaction
-from tenantry.db.migrate import upgrade
+from tenantry.db.engine import write_transaction
 from tenantry.db.schema import outbox as outbox_table
 from tenantry.email import outbox
 from tenantry.email.delivery import DeliveryLoop, DeliveryPolicy
 from tenantry.email.message import Envelope
 
 PROJECT = "project-test-00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def queue(engine: Engine, clock: object, *recipients: str) -> list[str]:

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,17 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenantry.db.engine import create_engine, is_sqlite
-from tenantry.db.migrate import upgrade
 from tenantry.db.schema import portal_audit_events
 from tenantry.portal.audit import chain, log, query
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _record(engine: Engine, org: str = "organization-test-a", n: int = 0, **extra) -> None:

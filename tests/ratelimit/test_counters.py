@@ -17,21 +17,11 @@ from sqlalchemy.engine import Engine
 
 from tenantry import errors
 from tenantry.clock import FrozenClock
-from tenantry.db.engine import create_engine
-from tenantry.db.migrate import upgrade
 from tenantry.db.schema import rate_limit_counters
 from tenantry.ratelimit.counters import Counters, Hit, Refusal
 from tenantry.ratelimit.redis_store import RedisCounters
 from tenantry.ratelimit.rules import Rule
 from tenantry.ratelimit.store import DatabaseCounters
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
