@@ -85,6 +85,13 @@ MAX_EXAMPLES = int(os.environ.get("TENANTRY_SCHEMATHESIS_EXAMPLES", "12"))
 RUN_TIMEOUT = 180
 
 
+def schemathesis_env() -> dict[str, str]:
+    """The environment of a schemathesis run: this directory's hooks (``schemathesis_hooks``)."""
+    here = str(Path(__file__).parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks", "PYTHONPATH": path}
+
+
 def schemathesis_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("schemathesis")
     if exe.exists():
@@ -185,7 +192,9 @@ def test_schemathesis_implemented_operations(server, prep, spec_path, tmp_path):
     ]
     print(f"schemathesis seed {SEED}, {MAX_EXAMPLES} examples per operation")
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=tmp_path)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=tmp_path, env=schemathesis_env()
+    )
     elapsed = time.monotonic() - started
     output = f"{proc.stdout}\n{proc.stderr}"
     print(f"schemathesis: exit {proc.returncode} in {elapsed:.1f}s")

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance.test_schemathesis import EXCLUDED_CHECKS, OPERATION_IDS, schemathesis_cmd, write_config
+from conformance.test_schemathesis import (
+    EXCLUDED_CHECKS,
+    OPERATION_IDS,
+    schemathesis_cmd,
+    schemathesis_env,
+    write_config,
+)
 
 from reliability.flows import clinic
 
@@ -100,7 +106,9 @@ def test_long_seeded_schemathesis_run(
         "false",
     ]
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=tmp_path)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=tmp_path, env=schemathesis_env()
+    )
     output = f"{proc.stdout}\n{proc.stderr}"
     generated = re.search(r"(\d+) generated", output)
     cases = int(generated.group(1)) if generated else 0
