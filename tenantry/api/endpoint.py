@@ -7,12 +7,13 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -239,11 +240,9 @@ def api(
             prepared = None
             queued: frozenset[Outbox] = frozenset()
             if prepare is not None:
-                with write_transaction(runtime.engine) as conn:
-                    try:
-                        prepared = prepare(authenticated(conn), body)
-                    finally:
-                        queued = take_queued(conn)
+                prepared, queued = _noting(
+                    write_transaction, runtime.engine, lambda conn: prepare(authenticated(conn), body)
+                )
             if read_mostly and runtime.loop_reader is None:
                 try:
                     with read_transaction(runtime.engine) as conn:
@@ -251,12 +250,9 @@ def api(
                 except WriteNeeded:
                     pass
             transaction = write_transaction if write else read_transaction
-            with transaction(runtime.engine) as conn:
-                try:
-                    result = handler(authenticated(conn, prepared), body)
-                finally:
-                    # Taken even when the handler raises: the note must not outlive the transaction.
-                    noted = take_queued(conn)
+            result, noted = _noting(
+                transaction, runtime.engine, lambda conn: handler(authenticated(conn, prepared), body)
+            )
             return result, queued | noted
 
         result, queued = await off_loop(request, run)
@@ -270,6 +266,20 @@ def api(
     # Lets a test check that every send route declares its limit.
     endpoint.send_limit = limit  # type: ignore[attr-defined]
     return endpoint
+
+
+def _noting(
+    transaction: Callable[[Engine], AbstractContextManager[Connection]], engine: Engine, step: Callable[[Connection], T]
+) -> tuple[T, frozenset[Outbox]]:
+    """``step`` run in a transaction: what it returned, and the outboxes it queued work in
+    (``tenantry.wake``). The note is taken even when ``step`` raises: it must not outlive the
+    transaction on the pooled connection."""
+    with transaction(engine) as conn:
+        try:
+            answer = step(conn)
+        finally:
+            queued = take_queued(conn)
+    return answer, queued
 
 
 def ok(request: Request, body: dict[str, Any]) -> JsonAnswer:
