@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tenantry.http_protocol import CoalescingHttpToolsProtocol
+
 
 async def echo(request: Request) -> Response:
     # Parse the body and answer JSON, as every API route does, with no work in between.
@@ -43,6 +45,7 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         access_log=False,
+        http=CoalescingHttpToolsProtocol,
         log_level="warning",
         proxy_headers=False,
         timeout_worker_healthcheck=60,

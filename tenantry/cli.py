@@ -16,6 +16,7 @@ from tenantry.db.engine import create_engine, write_transaction
 from tenantry.db.migrate import upgrade
 from tenantry.email.cli import mail_app, projects_update
 from tenantry.email.delivery import delivery_policy
+from tenantry.http_protocol import CoalescingHttpToolsProtocol
 from tenantry.observability.logs import log_config
 from tenantry.observability.multiprocess import metrics_directory
 from tenantry.otps import settings as otp_settings
@@ -122,6 +123,8 @@ def serve(
             port=port,
             workers=workers,
             access_log=False,
+            # uvicorn's httptools protocol, with an answer's headers and body in one socket write.
+            http=CoalescingHttpToolsProtocol,
             log_config=logging_config,
             log_level=settings.log_level,
             # uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client address;
