@@ -33,16 +33,13 @@ class FrozenClock:
 def rfc3339(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    elif moment.tzinfo is not UTC:
+    if moment.tzinfo is not None and moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    # What strftime("%Y-%m-%dT%H:%M:%SZ") writes (years 1000-9999), at a third of its cost: every
-    # answer formats several timestamps, and strftime showed up at ~3 % of a busy worker.
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
-    )
+    # What strftime("%Y-%m-%dT%H:%M:%SZ") writes, at a fraction of its cost: every answer formats
+    # several timestamps, and formatting showed up at ~3 % of a busy worker. isoformat's first 19
+    # characters are those fields (the year zero-padded to 4 digits) whatever follows them
+    # (microseconds, an offset); naive values are UTC.
+    return moment.isoformat()[:19] + "Z"
 
 
 def as_utc(moment: datetime) -> datetime:
