@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,7 +17,7 @@ from tenantry.api import errors as api_errors
 from tenantry.api.routes import ROUTES
 from tenantry.clock import Clock, SystemClock
 from tenantry.config import Settings, load_settings
-from tenantry.db.engine import create_engine, create_loop_reader
+from tenantry.db.engine import create_engine, create_loop_reader, database_threads
 from tenantry.db.loop_reader import LoopReader
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop, delivery_policy
@@ -77,6 +78,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Every run_in_threadpool of this worker's event loop draws on this limiter.
+        threads = database_threads(settings.database_url, settings.db_threads)
+        if threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         runtime.wake_mailer = delivery.wake
         task = asyncio.create_task(delivery.run_forever())
         runtime.wake_sms = sms.delivery.wake
