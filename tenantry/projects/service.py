@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from tenantry import tokens
 from tenantry.clock import Clock
+from tenantry.db.prepared import Prepared
 from tenantry.db.schema import project_otp_settings, projects, sandbox_pins
 from tenantry.email.sender import ProjectSender
 from tenantry.errors import UnauthorizedCredentials
@@ -84,26 +85,29 @@ def list_projects(conn: Connection) -> list[Project]:
     return [Project(r.project_id, r.name, list(r.redirect_urls)) for r in rows]
 
 
-# Built once: every API request runs it, and building a statement costs more than running it.
+# Built once and prepared (tenantry.db.prepared): every API request runs it, and building a
+# statement costs more than running it.
 # The two subqueries are primary-key probes (a few microseconds); each spares a send a statement
 # of its own (tens of microseconds): the pin lookup per link sent, the OTP setting per link mail.
-_BY_ID = sa.select(
-    projects.c.project_id,
-    projects.c.name,
-    projects.c.secret_digest,
-    projects.c.redirect_urls,
-    projects.c.mail_from_name,
-    projects.c.mail_from_address,
-    sa.exists().where(sandbox_pins.c.project_id == projects.c.project_id).label("has_sandbox_pins"),
-    sa.select(project_otp_settings.c.code_in_magic_link_email)
-    .where(project_otp_settings.c.project_id == projects.c.project_id)
-    .scalar_subquery()
-    .label("code_in_link_mail"),
-).where(projects.c.project_id == sa.bindparam("project_id"))
+_BY_ID = Prepared(
+    sa.select(
+        projects.c.project_id,
+        projects.c.name,
+        projects.c.secret_digest,
+        projects.c.redirect_urls,
+        projects.c.mail_from_name,
+        projects.c.mail_from_address,
+        sa.exists().where(sandbox_pins.c.project_id == projects.c.project_id).label("has_sandbox_pins"),
+        sa.select(project_otp_settings.c.code_in_magic_link_email)
+        .where(project_otp_settings.c.project_id == projects.c.project_id)
+        .scalar_subquery()
+        .label("code_in_link_mail"),
+    ).where(projects.c.project_id == sa.bindparam("project_id"))
+)
 
 
 def authenticate(conn: Connection, project_id: str, secret: str) -> Project:
-    row = conn.execute(_BY_ID, {"project_id": project_id}).first()
+    row = _BY_ID.first(conn, {"project_id": project_id})
     # Compare against a digest even for unknown projects so timing says nothing about which
     # project ids exist.
     stored = row.secret_digest if row is not None else tokens.digest("")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from tenantry import errors
 from tenantry.clock import Clock
 from tenantry.db.joined import table_parts
+from tenantry.db.prepared import Prepared
 from tenantry.db.read_mostly import WriteNeeded
 from tenantry.db.schema import member_sessions, members, organizations
 from tenantry.members import store as member_store
@@ -59,7 +60,7 @@ def _joined(column: str) -> sa.Select[Any]:
     )
 
 
-_JOINED = {column: _joined(column) for column in ("token_digest", "member_session_id")}
+_JOINED = {column: Prepared(_joined(column)) for column in ("token_digest", "member_session_id")}
 
 
 # The session's, member's and organization's columns of a ``_JOINED`` row, apart.
@@ -93,11 +94,11 @@ def authenticate_session(
     column, value = sessions.live_session_key(
         conn, project_id=project_id, session_token=session_token, session_jwt_value=session_jwt
     )
-    row = conn.execute(
-        _JOINED[column],
+    row = _JOINED[column].first(
+        conn,
         # The signing key is chosen by the wall clock, as keys.active_signing_key does.
         {"value": value, "project_id": project_id, "now": clock.now(), "key_now": datetime.now(UTC)},
-    ).first()
+    )
     if row is None:
         raise errors.SessionNotFound()
     session_row, member_row, organization_row = _SPLIT(row)
