@@ -44,8 +44,12 @@ class Prepared:
     """A SELECT whose first row is read with ``first(conn, params)``; rows are named tuples
     with the statement's column keys, read by attribute like SQLAlchemy's rows."""
 
+    # Every statement prepared, so that a test can hold each to what SQLAlchemy reads.
+    everywhere: list[Prepared] = []
+
     def __init__(self, statement: sa.Select[Any]) -> None:
         self.statement = statement
+        Prepared.everywhere.append(self)
         # Per engine dialect (each carries the engine's JSON decoder); an engine's goes with it.
         self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
 
@@ -97,5 +101,6 @@ def _compile(statement: sa.Select[Any], dialect: Dialect) -> _Form:
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             results.append((position, process))
-    row_type = namedtuple("row", [column.key for column in columns])  # type: ignore[misc]
+    # The keys SQLAlchemy's rows have (labelled ones under a label style that prefixes them).
+    row_type = namedtuple("row", list(statement.selected_columns.keys()))  # type: ignore[misc]
     return _Form(compiled.string, tuple(binds), tuple(results), row_type._make)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tenantry.clock import as_utc
 from tenantry.db.joined import table_parts
+from tenantry.db.prepared import Prepared
 from tenantry.db.schema import members, organizations
 from tenantry.members.models import ACTIVE, Member, email_domain
 from tenantry.organizations import store as organizations_store
@@ -48,10 +49,12 @@ _INSERT = members.insert()
 _GET = sa.select(members).where(
     members.c.project_id == sa.bindparam("project_id"), members.c.member_id == sa.bindparam("member_id")
 )
-_BY_EMAIL = sa.select(members).where(
-    members.c.project_id == sa.bindparam("project_id"),
-    members.c.organization_id == sa.bindparam("organization_id"),
-    members.c.email_address == sa.bindparam("email"),
+_BY_EMAIL = Prepared(
+    sa.select(members).where(
+        members.c.project_id == sa.bindparam("project_id"),
+        members.c.organization_id == sa.bindparam("organization_id"),
+        members.c.email_address == sa.bindparam("email"),
+    )
 )
 _OF_EMAIL = (
     sa.select(members)
@@ -60,7 +63,7 @@ _OF_EMAIL = (
     # PostgreSQL listed them in either order from one call to the next.
     .order_by(members.c.created_at, members.c.organization_id)
 )
-_WITH_ORGANIZATION = (
+_WITH_ORGANIZATION = Prepared(
     sa.select(members, organizations)
     .join(
         organizations,
@@ -123,9 +126,9 @@ def get_with_organization(
 ) -> tuple[Member, Organization] | None:
     """The member and its organization in one statement (one round trip instead of two), or None
     unless both exist and the member belongs to that organization."""
-    row = conn.execute(
-        _WITH_ORGANIZATION, {"project_id": project_id, "member_id": member_id, "organization_id": organization_id}
-    ).first()
+    row = _WITH_ORGANIZATION.first(
+        conn, {"project_id": project_id, "member_id": member_id, "organization_id": organization_id}
+    )
     if row is None:
         return None
     member_row, org_row = _SPLIT_WITH_ORGANIZATION(row)
@@ -133,9 +136,7 @@ def get_with_organization(
 
 
 def get_by_email(conn: Connection, project_id: str, organization_id: str, email: str) -> Member | None:
-    row = conn.execute(
-        _BY_EMAIL, {"project_id": project_id, "organization_id": organization_id, "email": email}
-    ).first()
+    row = _BY_EMAIL.first(conn, {"project_id": project_id, "organization_id": organization_id, "email": email})
     return _from_row(row) if row else None
 
 

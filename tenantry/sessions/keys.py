@@ -25,6 +25,7 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy.engine import Connection
 
 from tenantry.clock import Clock
+from tenantry.db.prepared import Prepared
 from tenantry.db.schema import signing_keys
 from tenantry.ids import environment_of
 
@@ -108,10 +109,10 @@ def active_signing_key(conn: Connection, project_id: str, *, now: datetime | Non
     A key announced by ``rotate(..., activate_in=...)`` is in the JWKS before it signs, and the
     key it replaces signs until then (its ``retired_at`` lies in the future).
     """
-    kid = conn.execute(_ACTIVE_KID, {"project_id": project_id, "key_now": now or datetime.now(UTC)}).scalar()
-    if kid is None:
+    row = _ACTIVE_KID.first(conn, {"project_id": project_id, "key_now": now or datetime.now(UTC)})
+    if row is None:
         raise LookupError(f"project {project_id} has no active signing key")
-    return kid, private_key(conn, kid)
+    return row.kid, private_key(conn, row.kid)
 
 
 def private_key(conn: Connection, kid: str) -> Any:
@@ -142,8 +143,8 @@ def _active_kid() -> sa.Select[tuple[str]]:
 
 
 # Built once (every minted JWT asks); the PEM is read only for a kid this process has not parsed.
-_ACTIVE_KID = _active_kid()
-ACTIVE_KID = _ACTIVE_KID.scalar_subquery()
+_ACTIVE_KID = Prepared(_active_kid())
+ACTIVE_KID = _ACTIVE_KID.statement.scalar_subquery()
 
 
 def public_key(conn: Connection, project_id: str, kid: str, *, now: datetime | None = None) -> Any | None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Row
 
 from tenantry import errors, tokens
 from tenantry.clock import Clock, as_utc, rfc3339
+from tenantry.db.prepared import Prepared
 from tenantry.db.schema import intermediate_sessions, member_sessions
 from tenantry.db.single_use import consume_statement
 from tenantry.ids import environment_of
@@ -180,7 +181,7 @@ def _live_session(column: str) -> sa.Select[Any]:
 
 
 # By the column ``live_session_key`` names.
-_LIVE_SESSION = {column: _live_session(column) for column in ("token_digest", "member_session_id")}
+_LIVE_SESSION = {column: Prepared(_live_session(column)) for column in ("token_digest", "member_session_id")}
 
 
 def session_from_row(row: Row[Any]) -> MemberSession:
@@ -270,7 +271,7 @@ def find_live_session(
     column, value = live_session_key(
         conn, project_id=project_id, session_token=session_token, session_jwt_value=session_jwt_value
     )
-    row = conn.execute(_LIVE_SESSION[column], {"project_id": project_id, "now": clock.now(), "value": value}).first()
+    row = _LIVE_SESSION[column].first(conn, {"project_id": project_id, "now": clock.now(), "value": value})
     if row is None:
         raise errors.SessionNotFound()
     return session_from_row(row)

@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tenantry import tokens
 from tenantry.clock import SystemClock
 from tenantry.db.engine import create_loop_reader, read_transaction, write_transaction
+from tenantry.db.loop_reader import LoopReader
 from tenantry.db.prepared import Prepared
 from tenantry.members import service as members
+from tenantry.members import store as member_store
 from tenantry.organizations import service as organizations
 from tenantry.projects import service as projects
 from tenantry.sessions import authenticate as session_auth
+from tenantry.sessions import keys
 from tenantry.sessions import service as sessions
 
 metadata = sa.MetaData()
@@ -112,9 +116,10 @@ def test_a_failure_is_raised_as_sqlalchemy_raises_it(engine: Any) -> None:
         assert "SQL parameters hidden" in str(raised.value)
 
 
-def test_the_hot_statements_read_what_sqlalchemy_reads(engine: Any) -> None:
-    """Project authentication and the joined session read of ``sessions.authenticate``, over
-    the pooled connection of a transaction and SQLite's loop reader alike."""
+def test_every_prepared_statement_reads_what_sqlalchemy_reads(engine: Any) -> None:
+    """Each statement Tenantry prepares (project authentication, the session, member and key
+    reads of the hottest routes), over the pooled connection of a transaction and SQLite's loop
+    reader alike, and the functions that use them."""
     clock = SystemClock()
     with write_transaction(engine) as conn:
         project, secret = projects.create_project(conn, clock, name="prepared")
@@ -124,30 +129,53 @@ def test_the_hot_statements_read_what_sqlalchemy_reads(engine: Any) -> None:
             clock,
             project_id=project.project_id,
             organization_reference=org.organization_id,
-            fields={"email_address": "head@prepared.example"},
+            fields={"email_address": "head@prepared.example", "trusted_metadata": {"n": 2**70}},
             actor=None,
         )
         issued = sessions.start_member_session(
             conn, clock, member=member, organization=org, factors=[], duration_minutes=60, claims={"k": 1}
         )
-    by_id = projects._BY_ID
-    joined = session_auth._JOINED["member_session_id"]
-    session_params = {
-        "value": issued.session.member_session_id,
-        "project_id": project.project_id,
-        "now": clock.now(),
-        "key_now": datetime.now(UTC),
-    }
-    reader = create_loop_reader(str(engine.url))
-    connections = [read_transaction(engine)] + ([] if reader is None else [reader.connect()])
+    session_params = {"project_id": project.project_id, "now": clock.now()}
+    key_params = {"project_id": project.project_id, "key_now": datetime.now(UTC)}
+    cases = [
+        (projects._BY_ID, {"project_id": project.project_id}),
+        (projects._BY_ID, {"project_id": "project-test-unknown"}),
+        (keys._ACTIVE_KID, key_params),
+        (
+            member_store._BY_EMAIL,
+            {"project_id": project.project_id, "organization_id": org.organization_id, "email": member.email_address},
+        ),
+        (
+            member_store._WITH_ORGANIZATION,
+            {"project_id": project.project_id, "member_id": member.member_id, "organization_id": org.organization_id},
+        ),
+        (sessions._LIVE_SESSION["token_digest"], {**session_params, "value": tokens.digest(issued.session_token)}),
+        (sessions._LIVE_SESSION["member_session_id"], {**session_params, "value": issued.session.member_session_id}),
+    ]
+    for column in ("token_digest", "member_session_id"):
+        value = (
+            issued.session.member_session_id if column == "member_session_id" else tokens.digest(issued.session_token)
+        )
+        cases.append((session_auth._JOINED[column], {**session_params, **key_params, "value": value}))
+    # A statement prepared later must be added here.
+    ours = {id(p) for p in Prepared.everywhere if things not in p.statement.get_final_froms()}
+    assert ours == {id(p) for p, _ in cases}
+
+    reader_engine = create_loop_reader(engine.url.render_as_string(hide_password=False))
+    reader = None if reader_engine is None else LoopReader(reader_engine)
+    connections = [read_transaction(engine)] + ([] if reader is None else [reader.connection()])
     try:
         for opened in connections:
             with opened as conn:
-                for prepared, params in ((by_id, {"project_id": project.project_id}), (joined, session_params)):
+                for prepared, params in cases:
                     expected = conn.execute(prepared.statement, params).first()
                     got = prepared.first(conn, params)
+                    if params.get("project_id") == "project-test-unknown":
+                        assert expected is None and got is None
+                        continue
                     assert expected is not None
                     assert tuple(got) == tuple(expected)
+                    assert [type(v) for v in got] == [type(v) for v in expected]
                     assert got._asdict() == dict(expected._mapping)
                 assert projects.authenticate(conn, project.project_id, secret).project_id == project.project_id
                 found = session_auth.authenticate_session(
@@ -160,6 +188,7 @@ def test_the_hot_statements_read_what_sqlalchemy_reads(engine: Any) -> None:
                 )
                 assert found.session.member_session_id == issued.session.member_session_id
                 assert found.member.member_id == member.member_id
+                assert found.member.trusted_metadata == {"n": 2**70}
     finally:
         if reader is not None:
             reader.dispose()
