@@ -79,9 +79,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Every run_in_threadpool of this worker's event loop draws on this limiter.
-        threads = database_threads(settings.database_url, settings.db_threads)
-        if threads is not None:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        anyio.to_thread.current_default_thread_limiter().total_tokens = database_threads(
+            settings.database_url, settings.db_threads, settings.db_pool_size + settings.db_max_overflow
+        )
         runtime.wake_mailer = delivery.wake
         task = asyncio.create_task(delivery.run_forever())
         runtime.wake_sms = sms.delivery.wake

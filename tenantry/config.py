@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # and the request answers 503 server_unavailable instead of waiting forever. 0: no limit.
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
     # Threads per worker that run requests' database work (tenantry.db.engine.database_threads);
-    # unset: 4 on SQLite, anyio's default (40) on PostgreSQL.
+    # unset: 4 on SQLite, pool size + overflow (20) on PostgreSQL.
     db_threads: int | None = Field(default=None, ge=1)
     # Bearer token /metrics asks for; unset: /metrics is open (it exports no secrets).
     metrics_token: SecretStr | None = Field(default=None, min_length=16)

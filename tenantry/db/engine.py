@@ -61,16 +61,18 @@ def create_engine(
 # SQLite runs one writer at a time, and its readers need the GIL for most of what they do, so
 # beyond a few threads more only contend: for the GIL (5 ms switch interval) and the write lock.
 # Measured on the onboarding journey (1 worker, 2 cores): 4 threads took 31 ms of CPU per journey
-# where anyio's default 40 took 35, with ~10 % more journeys/s. PostgreSQL's threads mostly wait
-# on the network with the GIL released, so there the default stays.
+# where anyio's default 40 took 35, with ~10 % more journeys/s.
 SQLITE_THREADS = 4
 
 
-def database_threads(url: str, configured: int | None) -> int | None:
-    """Threads a worker runs database work on (None: anyio's default)."""
+def database_threads(url: str, configured: int | None, connections: int) -> int:
+    """Threads a worker runs database work on. On PostgreSQL, as many as the pool has
+    ``connections`` (pool size + overflow): with anyio's default 40 threads over 20 connections,
+    a burst's 21st request waited ``TENANTRY_DB_POOL_TIMEOUT`` (2 s) in a thread for a connection
+    and then answered 503; now it waits for a thread, in order, and is served."""
     if configured is not None:
         return configured
-    return SQLITE_THREADS if is_sqlite(normalise_url(url)) else None
+    return SQLITE_THREADS if is_sqlite(normalise_url(url)) else connections
 
 
 def create_loop_reader(url: str) -> Engine | None:

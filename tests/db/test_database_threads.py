@@ -28,7 +28,9 @@ def test_a_sqlite_worker_runs_database_work_on_a_few_threads_unless_told(tmp_pat
     assert _serving_threads(Settings(database_url=database_url, db_threads=9)) == 9
 
 
-def test_postgresql_keeps_anyios_default_unless_told() -> None:
-    assert database_threads("postgresql://u@localhost/db", None) is None
-    assert database_threads("postgresql+psycopg://u@localhost/db", 12) == 12
-    assert database_threads("sqlite:///:memory:", None) == SQLITE_THREADS
+def test_postgresql_runs_as_many_threads_as_its_pool_has_connections(postgres_admin_url: str) -> None:
+    database_url = postgres_admin_url
+    assert _serving_threads(Settings(database_url=database_url)) == 20  # pool 10 + overflow 10
+    assert _serving_threads(Settings(database_url=database_url, db_pool_size=3, db_max_overflow=2)) == 5
+    assert _serving_threads(Settings(database_url=database_url, db_threads=12)) == 12
+    assert database_threads("sqlite:///:memory:", None, 20) == SQLITE_THREADS
