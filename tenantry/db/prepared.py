@@ -65,7 +65,14 @@ class Prepared:
             for name, value, process in form.binds
         )
         try:
-            raw = conn.connection.dbapi_connection.execute(form.sql, values).fetchone()  # type: ignore[union-attr]
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(form.sql, values)
+                raw = cursor.fetchone()
+            finally:
+                # Resets the statement at once: an unfinished one would keep the autocommit loop
+                # reader's snapshot (and the WAL it needs) alive.
+                cursor.close()
         except dialect.loaded_dbapi.Error as exc:
             # As SQLAlchemy raises it (OperationalError for a busy database, ...), which is what
             # the callers handle.
