@@ -17,6 +17,7 @@ from tenantry.db.migrate import upgrade
 from tenantry.email.cli import mail_app, projects_update
 from tenantry.email.delivery import delivery_policy
 from tenantry.http_protocol import CoalescingHttpToolsProtocol
+from tenantry.memory import limit_malloc_arenas
 from tenantry.observability.logs import log_config
 from tenantry.observability.multiprocess import metrics_directory
 from tenantry.otps import settings as otp_settings
@@ -74,6 +75,7 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Migrate the database and serve the API (and, in development, the dev mailbox)."""
+    limit_malloc_arenas()  # first, before threads allocate
     settings = _settings(database_url)
     if settings.mode == "production" and not settings.smtp_url:
         typer.echo("TENANTRY_MODE=production needs TENANTRY_SMTP_URL: mail would otherwise be lost.", err=True)
