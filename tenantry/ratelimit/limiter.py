@@ -17,7 +17,6 @@ from tenantry.clock import Clock
 from tenantry.config import Settings
 from tenantry.ratelimit.counters import Counters, Hit
 from tenantry.ratelimit.keys import KeySource, counter_key
-from tenantry.ratelimit.redis_store import RedisCounters
 from tenantry.ratelimit.rules import Rule, Scope, SendLimit
 from tenantry.ratelimit.store import DatabaseCounters
 
@@ -109,6 +108,10 @@ def build_rate_limiter(settings: Settings, engine: Engine, clock: Clock) -> Rate
     )
     counters: Counters
     if settings.redis_url:
+        # Imported only here: the redis client is ~6 MiB of every worker's memory, and most
+        # deployments count in the database.
+        from tenantry.ratelimit.redis_store import RedisCounters
+
         counters = RedisCounters(settings.redis_url)
     else:
         counters = DatabaseCounters(engine, clock, prune_every_seconds=min(60, rules.shortest_window))
