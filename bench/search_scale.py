@@ -498,42 +498,55 @@ def percentile(xs: list[float], p: float) -> float:
     return xs[k]
 
 
-def measure_once(client: httpx.Client, s: Seeded, n: int, warmup: int) -> dict[str, tuple[int, float, float]]:
-    out: dict[str, tuple[int, float, float]] = {}
-    for name, op in queries(s).items():
+def measure_once(
+    clients: dict[str, httpx.Client], seeded: dict[str, Seeded], n: int, warmup: int
+) -> dict[str, dict[str, tuple[int, float, float]]]:
+    """Every query, per size. The sizes take turns request by request (small, large, small, ...):
+    the machine's speed drifts by tens of percent within a minute, and requests to one size after
+    the other put that drift into the growth ratios."""
+    out: dict[str, dict[str, tuple[int, float, float]]] = {size: {} for size in seeded}
+    ops = {size: queries(s) for size, s in seeded.items()}
+    for name in ops[next(iter(seeded))]:
         for i in range(warmup):
-            op(client, i)
-        times = []
+            for size in seeded:
+                ops[size][name](clients[size], i)
+        times: dict[str, list[float]] = {size: [] for size in seeded}
         for i in range(n):
-            t = time.perf_counter()
-            op(client, i)
-            times.append((time.perf_counter() - t) * 1000)
-        out[name] = (n, percentile(times, 50), percentile(times, 99))
+            for size in seeded:
+                t = time.perf_counter()
+                ops[size][name](clients[size], i)
+                times[size].append((time.perf_counter() - t) * 1000)
+        for size in seeded:
+            out[size][name] = (n, percentile(times[size], 50), percentile(times[size], 99))
     # Discovery authenticate for an email that is a member of exactly one organization.
-    email = s.sample_orgs[len(s.sample_orgs) // 3]["emails"][1]
-    tokens = discovery_tokens(client, email, n + warmup)
-    times = []
-    for k, token in enumerate(tokens):
-        t = time.perf_counter()
-        r = client.post("/v1/b2b/magic_links/discovery/authenticate", json={"discovery_magic_links_token": token})
-        dt = (time.perf_counter() - t) * 1000
-        if r.status_code != 200:
-            raise RuntimeError(f"discovery authenticate -> {r.status_code}: {r.text[:500]}")
-        found = r.json()["discovered_organizations"]
-        if len(found) != 1:
-            raise RuntimeError(f"expected 1 discovered organization, got {len(found)}")
-        if k >= warmup:
-            times.append(dt)
-    out["discovery authenticate (1 org)"] = (n, percentile(times, 50), percentile(times, 99))
+    tokens = {}
+    for size, s in seeded.items():
+        email = s.sample_orgs[len(s.sample_orgs) // 3]["emails"][1]
+        tokens[size] = discovery_tokens(clients[size], email, n + warmup)
+    times = {size: [] for size in seeded}
+    for k in range(n + warmup):
+        for size in seeded:
+            t = time.perf_counter()
+            r = clients[size].post(
+                "/v1/b2b/magic_links/discovery/authenticate", json={"discovery_magic_links_token": tokens[size][k]}
+            )
+            dt = (time.perf_counter() - t) * 1000
+            if r.status_code != 200:
+                raise RuntimeError(f"discovery authenticate -> {r.status_code}: {r.text[:500]}")
+            found = r.json()["discovered_organizations"]
+            if len(found) != 1:
+                raise RuntimeError(f"expected 1 discovered organization, got {len(found)}")
+            if k >= warmup:
+                times[size].append(dt)
+    for size in seeded:
+        out[size]["discovery authenticate (1 org)"] = (n, percentile(times[size], 50), percentile(times[size], 99))
     return out
 
 
 def measure(
     seeded: dict[str, Seeded], runs: int, n: int, warmup: int
 ) -> dict[str, tuple[dict[str, tuple[int, float, float]], float, list[float]]]:
-    """Every size's server runs at once and the runs alternate between them (small, large,
-    small, ...): the machine's speed drifts by tens of percent over minutes, and measuring one
-    size after the other put that drift into the growth ratios."""
+    """Every size's server runs at once (``measure_once`` alternates between them)."""
     servers: dict[str, Server] = {}
     clients: dict[str, httpx.Client] = {}
     results: dict[str, list[dict[str, tuple[int, float, float]]]] = {size: [] for size in seeded}
@@ -542,9 +555,9 @@ def measure(
             servers[size] = Server(s.database_url)
             clients[size] = httpx.Client(base_url=servers[size].base, auth=(s.project_id, s.secret), timeout=120)
         for run in range(runs):
-            for size, s in seeded.items():
-                results[size].append(measure_once(clients[size], s, n, warmup))
-                print(f"[{size}] run {run + 1}/{runs} measured", flush=True)
+            for size, measured in measure_once(clients, seeded, n, warmup).items():
+                results[size].append(measured)
+            print(f"run {run + 1}/{runs} measured", flush=True)
         out = {}
         for size in seeded:
             merged = {
