@@ -68,8 +68,8 @@ SQLITE_THREADS = 4
 def database_threads(url: str, configured: int | None, connections: int) -> int:
     """Threads a worker runs database work on. On PostgreSQL, as many as the pool has
     ``connections`` (pool size + overflow): with anyio's default 40 threads over 20 connections,
-    a burst's 21st request waited ``TENANTRY_DB_POOL_TIMEOUT`` (2 s) in a thread for a connection
-    and then answered 503; now it waits for a thread, in order, and is served."""
+    a burst's 21st request waited in a thread for a connection, and answered 503 if none came free
+    within ``TENANTRY_DB_POOL_TIMEOUT`` (2 s); now it waits for a thread, in order."""
     if configured is not None:
         return configured
     return SQLITE_THREADS if is_sqlite(normalise_url(url)) else connections

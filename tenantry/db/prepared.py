@@ -1,12 +1,12 @@
-"""Read statements that every request runs, executed on SQLite's own cursor.
+"""The reads the hottest requests run, executed on SQLite's own cursor.
 
 SQLAlchemy spends ~20 µs around each statement it executes (its compiled-cache lookup,
 execution context, result set-up and row processing) where SQLite itself takes ~3 µs for a
-primary-key read. Project authentication and the session read of ``sessions.authenticate``
-run on every request, so on SQLite they skip that path: the statement is compiled once per
-dialect and run on the driver connection, and its values still pass through SQLAlchemy's own
-bind and result processors (datetimes, JSON), so a row reads exactly as ``Connection.execute``
-would give it. ``tests/db/test_prepared.py`` compares the two.
+primary-key read. Project authentication runs on every request, the session, member and signing
+key reads on most, so on SQLite they skip that path: the statement is compiled once per dialect
+and run on the driver connection, and its values still pass through SQLAlchemy's own bind and
+result processors (datetimes, JSON), so a row reads exactly as ``Connection.execute`` would give
+it. ``tests/db/test_prepared.py`` compares the two for every prepared statement.
 
 Other databases take the ordinary path: there SQLAlchemy also decides, from the driver's
 error, whether a connection is lost and must leave the pool, which a bypass would have to
@@ -32,8 +32,8 @@ class _Form:
     """The statement as one dialect runs it."""
 
     sql: str
-    # Per ``?`` in ``sql``: the parameter's name and bind processor, or (None, value) for a value
-    # the statement fixes itself (a LIMIT).
+    # Per ``?`` in ``sql``: (name, None, bind processor) for a parameter the caller passes, or
+    # (None, value, None) for a value the statement fixes itself (a LIMIT).
     binds: tuple[tuple[str | None, Any, Processor | None], ...]
     # (column position, result processor) for the columns that have one.
     results: tuple[tuple[int, Processor], ...]
