@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Threads per worker that run requests' database work (tenantry.db.engine.database_threads);
     # unset: 4 on SQLite, pool size + overflow (20) on PostgreSQL.
     db_threads: int | None = Field(default=None, ge=1)
+    # How long a thread may hold the GIL while another waits for it (Python's default: 5 ms);
+    # applied by each worker at start-up (tenantry.app).
+    gil_switch_interval_ms: float = Field(default=1.0, gt=0, le=100)
     # Bearer token /metrics asks for; unset: /metrics is open (it exports no secrets).
     metrics_token: SecretStr | None = Field(default=None, min_length=16)
     # One JSON object per log line ("json") or plain text for a terminal ("text").
