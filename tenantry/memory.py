@@ -3,7 +3,7 @@
 glibc gives threads that allocate at the same time arenas of their own, up to eight per core, and
 memory freed in one arena is reused only by allocations in that arena. A worker's database threads,
 event loop and delivery loops each grew one: on the growth benchmark (1M members) a worker held
-152 MiB, 139 MiB with two arenas (``bench/README.md``). Python's own allocator takes small objects
+152 MiB, 140 MiB with two arenas (``bench/README.md``). Python's own allocator takes small objects
 under the GIL either way, so the threads barely contend for the two.
 """
 

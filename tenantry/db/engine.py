@@ -59,7 +59,8 @@ def create_engine(
 
 
 # SQLite runs one writer at a time, and its readers need the GIL for most of what they do, so
-# beyond a few threads more only contend: for the GIL (5 ms switch interval) and the write lock.
+# beyond a few threads more only contend: for the GIL (each wait up to its switch interval) and the
+# write lock.
 # Measured on the onboarding journey (1 worker, 2 cores): 4 threads took 31 ms of CPU per journey
 # where anyio's default 40 took 35, with ~10 % more journeys/s.
 SQLITE_THREADS = 4

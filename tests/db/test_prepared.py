@@ -58,6 +58,13 @@ STATEMENT = (
 )
 
 
+def assert_same_row(got: Any, expected: Any) -> None:
+    """Value for value, type for type and key for key."""
+    assert tuple(got) == tuple(expected)
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    assert got._asdict() == dict(expected._mapping)
+
+
 def test_rows_match_sqlalchemy(engine: Any) -> None:
     with engine.begin() as conn:
         metadata.create_all(conn)
@@ -86,9 +93,7 @@ def test_rows_match_sqlalchemy(engine: Any) -> None:
             if expected is None:
                 assert got is None
                 continue
-            assert tuple(got) == tuple(expected)
-            assert [type(v) for v in got] == [type(v) for v in expected]
-            assert got._asdict() == dict(expected._mapping)
+            assert_same_row(got, expected)
     assert seen == [1, 3, None, 4]
 
 
@@ -174,9 +179,7 @@ def test_every_prepared_statement_reads_what_sqlalchemy_reads(engine: Any) -> No
                         assert expected is None and got is None
                         continue
                     assert expected is not None
-                    assert tuple(got) == tuple(expected)
-                    assert [type(v) for v in got] == [type(v) for v in expected]
-                    assert got._asdict() == dict(expected._mapping)
+                    assert_same_row(got, expected)
                 assert projects.authenticate(conn, project.project_id, secret).project_id == project.project_id
                 found = session_auth.authenticate_session(
                     conn,
