@@ -58,12 +58,16 @@ def create_engine(
     )
 
 
-# SQLite runs one writer at a time, and its readers need the GIL for most of what they do, so
-# beyond a few threads more only contend: for the GIL (each wait up to its switch interval) and the
-# write lock.
-# Measured on the onboarding journey (1 worker, 2 cores): 4 threads took 31 ms of CPU per journey
-# where anyio's default 40 took 35, with ~10 % more journeys/s.
-SQLITE_THREADS = 4
+# One thread on SQLite. Its one writer and the GIL make more threads contend rather than work, and
+# each thread holds a connection of its own: SQLite drops a connection's page cache whenever another
+# connection has committed since its last transaction, so with several threads taking turns every
+# transaction began by reading its pages again. Counted with strace on the onboarding journey
+# (1 worker) at the same work done: 4 threads made 40079 pread and 63580 futex calls, 1 thread 3212
+# and 22355. In paired runs (same machine, configurations alternating) 1 thread was ahead of 4 in
+# most pairs, by a median ~15 % in journeys/s, with 1 worker and with 2 (earlier, 4 threads had taken
+# ~10 % less CPU per journey than anyio's default 40). Short reads of the event loop do not wait for
+# this thread (``create_loop_reader``).
+SQLITE_THREADS = 1
 
 
 def database_threads(url: str, configured: int | None, connections: int) -> int:
@@ -110,7 +114,10 @@ def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 3000
         # Concurrent reads (WAL) each hold a connection. SQLAlchemy's default pool keeps 5 and
         # closes overflow ones on return, so under load connections were opened, set up (the
         # PRAGMAs below) and closed per request: ~6 % of a busy worker. Keep as many as the PG pool.
-        kwargs = {"pool_size": pool_size, "max_overflow": pool_size}
+        # Last in, first out: a connection's page cache survives only its own commits (SQLite drops
+        # it when another connection has written since), so the connection used last is the one
+        # most likely to still hold the pages the next transaction needs.
+        kwargs = {"pool_size": pool_size, "max_overflow": pool_size, "pool_use_lifo": True}
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},

@@ -25,9 +25,9 @@ def _serving_threads(settings: Settings) -> float:
         return client.portal.call(_tokens)  # type: ignore[union-attr]
 
 
-def test_a_sqlite_worker_runs_database_work_on_a_few_threads_unless_told(tmp_path: Path) -> None:
+def test_a_sqlite_worker_runs_database_work_on_one_thread_unless_told(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path}/t.db"
-    assert _serving_threads(Settings(database_url=database_url)) == SQLITE_THREADS == 4
+    assert _serving_threads(Settings(database_url=database_url)) == SQLITE_THREADS == 1
     assert _serving_threads(Settings(database_url=database_url, db_threads=9)) == 9
 
 
