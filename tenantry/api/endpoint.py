@@ -25,12 +25,13 @@ from tenantry.api.errors import request_id_of, unexpected
 from tenantry.db.engine import read_transaction, write_transaction
 from tenantry.db.loop_reader import LoopReader
 from tenantry.db.read_mostly import WriteNeeded
+from tenantry.email.outbox import HandedMail
 from tenantry.projects import service as projects
 from tenantry.projects.service import Project
 from tenantry.ratelimit.client_ip import client_address
 from tenantry.ratelimit.rules import SendLimit
 from tenantry.runtime import Runtime
-from tenantry.wake import Outbox, take_queued
+from tenantry.wake import Outbox, offer_handoff, take_handed, take_queued
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -235,32 +236,34 @@ def api(
             if answer is not None:
                 return ok(request, answer)
 
-        def run() -> tuple[dict[str, Any], frozenset[Outbox]]:
-            """The handler's answer, and the outboxes its committed transactions queued work in."""
+        lease = runtime.mail_handoff_lease
+
+        def run() -> tuple[dict[str, Any], Noted]:
+            """The handler's answer, and what its committed transactions queued (``_noting``)."""
             prepared = None
-            queued: frozenset[Outbox] = frozenset()
+            noted = Noted()
             if prepare is not None:
-                prepared, queued = _noting(
-                    write_transaction, runtime.engine, lambda conn: prepare(authenticated(conn), body)
+                prepared, noted = _noting(
+                    write_transaction, runtime.engine, lambda conn: prepare(authenticated(conn), body), lease
                 )
             if read_mostly and runtime.loop_reader is None:
                 try:
                     with read_transaction(runtime.engine) as conn:
-                        return handler(authenticated(conn, prepared, writable=False), body), queued
+                        return handler(authenticated(conn, prepared, writable=False), body), noted
                 except WriteNeeded:
                     pass
             transaction = write_transaction if write else read_transaction
-            result, noted = _noting(
-                transaction, runtime.engine, lambda conn: handler(authenticated(conn, prepared), body)
+            result, more = _noting(
+                transaction, runtime.engine, lambda conn: handler(authenticated(conn, prepared), body), lease
             )
-            return result, queued | noted
+            return result, Noted(noted.queued | more.queued, noted.handed + more.handed)
 
-        result, queued = await off_loop(request, run)
-        if queued:
+        result, noted = await off_loop(request, run)
+        if noted.queued:
             # Wakes only the delivery loops whose outbox got work (each then asks the database
-            # for due work); the others find theirs at their next poll, as work queued by another
-            # worker or machine does.
-            runtime.after_commit(queued)
+            # for due work, or takes the mail handed to it); the others find theirs at their next
+            # poll, as work queued by another worker or machine does.
+            runtime.after_commit(noted.queued, noted.handed)
         return ok(request, result)
 
     # Lets a test check that every send route declares its limit.
@@ -268,18 +271,34 @@ def api(
     return endpoint
 
 
+@dataclass(frozen=True)
+class Noted:
+    """What committed transactions queued: the outboxes that got work, and the mail leased for
+    this process's delivery loop (``tenantry.wake``)."""
+
+    queued: frozenset[Outbox] = frozenset()
+    handed: tuple[HandedMail, ...] = ()
+
+
 def _noting(
-    transaction: Callable[[Engine], AbstractContextManager[Connection]], engine: Engine, step: Callable[[Connection], T]
-) -> tuple[T, frozenset[Outbox]]:
-    """``step`` run in a transaction: what it returned, and the outboxes it queued work in
-    (``tenantry.wake``). The note is taken even when ``step`` raises: it must not outlive the
-    transaction on the pooled connection."""
+    transaction: Callable[[Engine], AbstractContextManager[Connection]],
+    engine: Engine,
+    step: Callable[[Connection], T],
+    handoff_lease: float | None,
+) -> tuple[T, Noted]:
+    """``step`` run in a transaction: what it returned, and what it queued. With
+    ``handoff_lease`` the mail it queues is leased for this process's loop. The notes are taken
+    even when ``step`` raises: they must not outlive the transaction on the pooled connection;
+    they are returned only once it committed."""
     with transaction(engine) as conn:
+        if handoff_lease is not None:
+            offer_handoff(conn, handoff_lease)
         try:
             answer = step(conn)
         finally:
             queued = take_queued(conn)
-    return answer, queued
+            handed = take_handed(conn)
+    return answer, Noted(queued, handed)
 
 
 def ok(request: Request, body: dict[str, Any]) -> JsonAnswer:

@@ -91,12 +91,31 @@ class DeliveryLoop:
         self.policy = policy
         self._wake = asyncio.Event()
         self._woken = False  # a request queued mail since the last pass began
+        self._handed: list[outbox.HandedMail] = []  # leased by requests for this loop, not yet taken
         self._outage = OutageLog(log, "outbox delivery")
 
     def wake(self) -> None:
         """Called after a request queued mail, so it leaves now rather than at the next poll."""
         self._woken = True
         self._wake.set()
+
+    @property
+    def handoff_lease_seconds(self) -> float:
+        """The lease a request writes on mail it queues for this loop: a claimed batch's."""
+        return self.policy.lease_seconds + self.policy.batch_window
+
+    def hand(self, mails: tuple[outbox.HandedMail, ...]) -> None:
+        """Called after a request's transaction committed mail it leased for this loop."""
+        self._handed.extend(mails)
+        self.wake()
+
+    def give_back(self) -> None:
+        """Free the handed mail no pass has taken (the loop is stopping), so that any worker may
+        claim it at once instead of after its lease."""
+        handed, self._handed = self._handed, []
+        if handed:
+            with write_transaction(self.engine) as conn:
+                outbox.release(conn, [h.mail.id for h in handed])
 
     async def run_forever(self) -> None:
         async def one_pass() -> bool:
@@ -109,23 +128,33 @@ class DeliveryLoop:
         # write lock. After a wake there is mail to claim (unless the pass before took it), so the
         # read would only add a transaction and a trip to a thread: three per onboarding journey.
         woken, self._woken = self._woken, False
-        if not woken and not await to_thread.run_sync(self._any_due):
-            return 0
+        handed, self._handed = self._handed, []
+        if handed:
+            # Leased by the requests that queued them: no claim, and the window is counted from
+            # the earliest lease, so even the first send may be too late to start.
+            batch = [h.mail for h in handed]
+            claimed_at = min(h.leased_at for h in handed)
+            first_is_fresh = False
+        else:
+            if not woken and not await to_thread.run_sync(self._any_due):
+                return 0
+            claimed_at = time.monotonic()
+            batch = await to_thread.run_sync(self._claim)
+            first_is_fresh = True
         handled = 0
-        claimed_at = time.monotonic()
-        batch = await to_thread.run_sync(self._claim)
         while batch:
-            outcome = await self._deliver(batch, claimed_at)
+            outcome = await self._deliver(batch, claimed_at, first_is_fresh)
+            first_is_fresh = True
             handled += len(batch) - len(outcome.untried)
             claim_more = handled < PER_PASS
             claimed_at = time.monotonic()
             batch = await to_thread.run_sync(self._record, outcome, claim_more)
         return handled
 
-    async def _deliver(self, batch: list[outbox.OutgoingMail], claimed_at: float) -> _Outcome:
+    async def _deliver(self, batch: list[outbox.OutgoingMail], claimed_at: float, first_is_fresh: bool) -> _Outcome:
         outcome = _Outcome()
         for index, mail in enumerate(batch):
-            if index and time.monotonic() - claimed_at > self.policy.batch_window:
+            if (index or not first_is_fresh) and time.monotonic() - claimed_at > self.policy.batch_window:
                 # Too late in the lease to give this send its whole timeout: back to the queue.
                 outcome.untried.extend(m.id for m in batch[index:])
                 break

@@ -1,9 +1,20 @@
 """The durable outbox: a mail is a row written in the same transaction as the change that
-caused it, so a crash can neither lose it nor send mail for a change that rolled back."""
+caused it, so a crash can neither lose it nor send mail for a change that rolled back.
+
+A delivery loop finds due mail and leases it with a write of its own (``claim``). A request
+served beside a loop saves that write: its transaction leases the mail as it queues it
+(``tenantry.wake.offer_handoff``), and the loop is handed the mail in memory once the transaction
+committed (``HandedMail``). The lease is the one a claimed batch gets, and the loop starts a handed
+mail's send only within the batch window of it, as it does a batch's later sends
+(``tenantry.email.delivery``). A handed mail the loop cannot start in time is given back; a
+worker that dies holding handed mail leaves the leases to lapse, and any worker then claims
+them, as after a crash mid-batch.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from tenantry.clock import Clock
 from tenantry.db.schema import outbox
-from tenantry.wake import note_queued
+from tenantry.wake import handoff_lease, note_handed, note_queued
 
 LEASE_SECONDS = 60.0
 MAX_ATTEMPTS = 12
@@ -35,6 +46,14 @@ class OutgoingMail:
     # The project's sender at queue time; each None part comes from TENANTRY_MAIL_FROM.
     from_name: str | None = None
     from_address: str | None = None
+
+
+@dataclass(frozen=True)
+class HandedMail:
+    """A mail its queueing transaction leased for this process's delivery loop."""
+
+    mail: OutgoingMail
+    leased_at: float  # time.monotonic() at or before the lease's start
 
 
 @dataclass(frozen=True)
@@ -121,27 +140,44 @@ def queue(
     from_address: str | None = None,
 ) -> str:
     mail_id = uuid.uuid4().hex
+    leased_at = time.monotonic()  # before the lease's start: the loop's window is counted from it
     now = clock.now()
     domain = _ascii_domain(message_domain)
-    conn.execute(
-        _INSERT,
-        {
-            "id": mail_id,
-            "project_id": project_id,
-            "message_id": f"<{mail_id}@{domain}>",
-            "to_address": to,
-            "subject": subject,
-            "text_body": text,
-            "html_body": html,
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "from_name": from_name,
-            "from_address": from_address,
-        },
-    )
+    lease = handoff_lease(conn)
+    row = {
+        "id": mail_id,
+        "project_id": project_id,
+        "message_id": f"<{mail_id}@{domain}>",
+        "to_address": to,
+        "subject": subject,
+        "text_body": text,
+        "html_body": html,
+        "status": "queued",
+        # A lease written here is this worker's claim: its attempt counts, as a claim's does.
+        "attempts": 0 if lease is None else 1,
+        "lease_until": None if lease is None else now + timedelta(seconds=lease),
+        "next_attempt_at": now,
+        "created_at": now,
+        "from_name": from_name,
+        "from_address": from_address,
+    }
+    conn.execute(_INSERT, row)
     note_queued(conn, "mail")
+    if lease is not None:
+        mail = OutgoingMail(
+            id=mail_id,
+            project_id=project_id,
+            message_id=row["message_id"],
+            to_address=to,
+            subject=subject,
+            text_body=text,
+            html_body=html,
+            created_at=now,
+            attempts=1,
+            from_name=from_name,
+            from_address=from_address,
+        )
+        note_handed(conn, HandedMail(mail, leased_at))
     return mail_id
 
 
