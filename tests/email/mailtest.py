@@ -24,6 +24,23 @@ from aiosmtpd.controller import Controller
 
 # The first test project's default redirect URL (as tests/conftest.py's REDIRECT_URL).
 REDIRECT_URL = "http://localhost:3000/authenticate"
+OUTBOX_PROJECT = "project-test-00000000-0000-4000-8000-000000000000"
+
+
+def queue_mail(conn: Any, clock: Any, to: str) -> str:
+    """One short mail put in the outbox in ``conn``'s transaction, as a request queues it."""
+    from tenantry.email import outbox
+
+    return outbox.queue(
+        conn,
+        clock,
+        project_id=OUTBOX_PROJECT,
+        to=to,
+        subject="Your link",
+        text="Open https://example.com/?token=abc",
+        html="<p>Open it</p>",
+        message_domain="tenantry.localhost",
+    )
 
 
 class Sink:

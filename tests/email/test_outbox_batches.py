@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from mailtest import queue_mail
 from sqlalchemy.engine import Engine
 
 from tenantry.clock import FrozenClock, SystemClock, as_utc
@@ -24,24 +25,10 @@ from tenantry.email import outbox
 from tenantry.email.delivery import DeliveryLoop, DeliveryPolicy
 from tenantry.email.message import Envelope
 
-PROJECT = "project-test-00000000-0000-4000-8000-000000000000"
-
 
 def queue(engine: Engine, clock: object, *recipients: str) -> list[str]:
     with write_transaction(engine) as conn:
-        return [
-            outbox.queue(
-                conn,
-                clock,  # type: ignore[arg-type]
-                project_id=PROJECT,
-                to=to,
-                subject="Your link",
-                text="Open https://example.com/?token=abc",
-                html="<p>Open it</p>",
-                message_domain="tenantry.localhost",
-            )
-            for to in recipients
-        ]
+        return [queue_mail(conn, clock, to) for to in recipients]
 
 
 def rows(engine: Engine) -> dict[str, sa.Row]:  # type: ignore[type-arg]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from mailtest import queue_mail
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
@@ -35,7 +36,6 @@ from tenantry.email.message import Envelope
 from tenantry.projects.service import create_project
 from tenantry.wake import handoff_lease, offer_handoff, take_handed
 
-PROJECT = "project-test-00000000-0000-4000-8000-000000000000"
 POLICY = DeliveryPolicy(sender="t@tenantry.localhost", lease_seconds=8)  # window 2 s: leased 10 s
 
 
@@ -47,24 +47,11 @@ class Relay:
         self.sent.append(envelope.recipient)
 
 
-def queue_one(conn: sa.Connection, clock: object, to: str) -> str:
-    return outbox.queue(
-        conn,
-        clock,  # type: ignore[arg-type]
-        project_id=PROJECT,
-        to=to,
-        subject="Your link",
-        text="Open https://example.com/?token=abc",
-        html="<p>Open it</p>",
-        message_domain="tenantry.localhost",
-    )
-
-
 def queue_handed(engine: Engine, clock: object, *recipients: str) -> tuple[outbox.HandedMail, ...]:
     with write_transaction(engine) as conn:
         offer_handoff(conn, POLICY.lease_seconds + POLICY.batch_window)
         for to in recipients:
-            queue_one(conn, clock, to)
+            queue_mail(conn, clock, to)
         return take_handed(conn)
 
 
@@ -134,7 +121,7 @@ def test_nothing_is_handed_for_a_transaction_that_rolled_back(engine: Engine) ->
     clock = SystemClock()
 
     def queue_then_fail(conn: sa.Connection) -> None:
-        queue_one(conn, clock, "never@x.com")
+        queue_mail(conn, clock, "never@x.com")
         raise RuntimeError("the change failed after queueing its mail")
 
     with pytest.raises(RuntimeError):
@@ -143,7 +130,7 @@ def test_nothing_is_handed_for_a_transaction_that_rolled_back(engine: Engine) ->
     # The offer and the note went with the transaction: the pooled connection carries neither.
     with write_transaction(engine) as conn:
         assert handoff_lease(conn) is None and take_handed(conn) == ()
-        queue_one(conn, clock, "plain@x.com")
+        queue_mail(conn, clock, "plain@x.com")
     assert rows(engine)["plain@x.com"].lease_until is None
 
 
