@@ -144,39 +144,33 @@ def queue(
     now = clock.now()
     domain = _ascii_domain(message_domain)
     lease = handoff_lease(conn)
-    row = {
-        "id": mail_id,
-        "project_id": project_id,
-        "message_id": f"<{mail_id}@{domain}>",
-        "to_address": to,
-        "subject": subject,
-        "text_body": text,
-        "html_body": html,
-        "status": "queued",
+    mail = OutgoingMail(
+        id=mail_id,
+        project_id=project_id,
+        message_id=f"<{mail_id}@{domain}>",
+        to_address=to,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        created_at=now,
         # A lease written here is this worker's claim: its attempt counts, as a claim's does.
-        "attempts": 0 if lease is None else 1,
-        "lease_until": None if lease is None else now + timedelta(seconds=lease),
-        "next_attempt_at": now,
-        "created_at": now,
-        "from_name": from_name,
-        "from_address": from_address,
-    }
-    conn.execute(_INSERT, row)
+        attempts=0 if lease is None else 1,
+        from_name=from_name,
+        from_address=from_address,
+    )
+    conn.execute(
+        _INSERT,
+        # The mail's fields are outbox columns of the same names (``vars``, not ``asdict``, which
+        # deep-copies every value: 20 µs a mail).
+        vars(mail)
+        | {
+            "status": "queued",
+            "lease_until": None if lease is None else now + timedelta(seconds=lease),
+            "next_attempt_at": now,
+        },
+    )
     note_queued(conn, "mail")
     if lease is not None:
-        mail = OutgoingMail(
-            id=mail_id,
-            project_id=project_id,
-            message_id=row["message_id"],
-            to_address=to,
-            subject=subject,
-            text_body=text,
-            html_body=html,
-            created_at=now,
-            attempts=1,
-            from_name=from_name,
-            from_address=from_address,
-        )
         note_handed(conn, HandedMail(mail, leased_at))
     return mail_id
 
