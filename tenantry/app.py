@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # pairs of seven in its favour (the machine's own noise is about 20 %).
         sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         runtime.wake_mailer = delivery.wake
-        runtime.hand_mail, runtime.mail_handoff_lease = delivery.hand, delivery.handoff_lease_seconds
+        runtime.mail_loop = delivery
         task = asyncio.create_task(delivery.run_forever())
         runtime.wake_sms = sms.delivery.wake
         sms.start()
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             await sms.stop()
-            runtime.hand_mail = runtime.mail_handoff_lease = None
+            runtime.mail_loop = None
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from tenantry.clock import Clock
 from tenantry.config import Settings
 from tenantry.db.loop_reader import LoopReader
+from tenantry.email.delivery import DeliveryLoop
 from tenantry.email.outbox import HandedMail
 from tenantry.ratelimit.limiter import RateLimiter
 from tenantry.wake import Outbox
@@ -28,10 +29,9 @@ class Runtime:
     wake_mailer: Callable[[], None] = field(default=lambda: None)
     # The same for the SMS delivery loop (tenantry.sms.wiring).
     wake_sms: Callable[[], None] = field(default=lambda: None)
-    # Set with wake_mailer: hands the loop mail a request leased for it as it queued it, leased
-    # for ``mail_handoff_lease`` seconds (tenantry.email.outbox). None: no loop runs here to take it.
-    hand_mail: Callable[[tuple[HandedMail, ...]], None] | None = None
-    mail_handoff_lease: float | None = None
+    # Set with wake_mailer while the loop runs: it takes the mail a request leased for it as it
+    # queued it (tenantry.email.outbox). None: no loop runs here to take it.
+    mail_loop: DeliveryLoop | None = None
     # On a SQLite file, the connection of read-mostly requests' first attempt, run on the event
     # loop (tenantry.db.engine.create_loop_reader); None elsewhere.
     loop_reader: LoopReader | None = None
@@ -45,8 +45,8 @@ class Runtime:
     def after_commit(self, queued: frozenset[Outbox], handed: tuple[HandedMail, ...] = ()) -> None:
         """Wake the delivery loops whose outbox the committed transaction queued work in, and
         hand the mail loop the mail leased for it."""
-        if handed and self.hand_mail is not None:
-            self.hand_mail(handed)  # wakes it
+        if handed and self.mail_loop is not None:
+            self.mail_loop.hand(handed)  # wakes it
         elif "mail" in queued:
             self.wake_mailer()
         if "sms" in queued:

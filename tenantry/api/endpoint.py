@@ -236,7 +236,7 @@ def api(
             if answer is not None:
                 return ok(request, answer)
 
-        lease = runtime.mail_handoff_lease
+        lease = runtime.mail_loop.handoff_lease_seconds if runtime.mail_loop is not None else None
 
         def run() -> tuple[dict[str, Any], Noted]:
             """The handler's answer, and what its committed transactions queued (``_noting``)."""
