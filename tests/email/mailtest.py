@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -41,6 +43,34 @@ def queue_mail(conn: Any, clock: Any, to: str) -> str:
         html="<p>Open it</p>",
         message_domain="tenantry.localhost",
     )
+
+
+class RecordingRelay:
+    """A mail backend that accepts every mail at once and notes its recipient."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def deliver(self, envelope: Any) -> None:
+        self.sent.append(envelope.recipient)
+
+
+@contextmanager
+def statements_of(engine: Any, *watched: object) -> Iterator[list[object]]:
+    """The watched statements (module-level ones, such as the outbox's) as ``engine`` executes them."""
+    import sqlalchemy as sa
+
+    seen: list[object] = []
+
+    def note(_conn, _cursor, _statement, _parameters, context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        if context.compiled is not None and context.compiled.statement in watched:
+            seen.append(context.compiled.statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 class Sink:

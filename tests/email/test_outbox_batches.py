@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from mailtest import queue_mail
+from mailtest import RecordingRelay, queue_mail, statements_of
 from sqlalchemy.engine import Engine
 
 from tenantry.clock import FrozenClock, SystemClock, as_utc
@@ -152,34 +152,18 @@ def test_a_fast_batch_is_sent_under_one_lease_and_failures_back_off(engine: Engi
 def test_a_woken_pass_claims_without_asking_first_and_a_timer_pass_asks(engine: Engine) -> None:
     # A wake follows a commit that queued mail, so the "anything due?" read would find it: the
     # woken pass goes straight to the claim. A timer pass, which mostly finds nothing, reads first.
-    asked: list[bool] = []
-
-    def note(_conn, _cursor, _statement, _parameters, context, _executemany) -> None:  # type: ignore[no-untyped-def]
-        if context.compiled is not None and context.compiled.statement is outbox._ANY_DUE:
-            asked.append(True)
-
-    class Relay:
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-
-        async def deliver(self, envelope: Envelope) -> None:
-            self.sent.append(envelope.recipient)
-
     clock = FrozenClock()
-    relay = Relay()
+    relay = RecordingRelay()
     loop = DeliveryLoop(engine, clock, relay, DeliveryPolicy(sender="t@tenantry.localhost"))
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements_of(engine, outbox._ANY_DUE) as asked:
         queue(engine, clock, "a@x.com")
         loop.wake()
         assert asyncio.run(loop.run_once()) == 1
         assert (relay.sent, asked) == (["a@x.com"], [])
 
         assert asyncio.run(loop.run_once()) == 0  # the next pass, on the timer
-        assert asked == [True]
+        assert asked == [outbox._ANY_DUE]
 
         queue(engine, clock, "b@x.com")  # queued elsewhere (another worker): no wake here
         assert asyncio.run(loop.run_once()) == 1
-        assert relay.sent == ["a@x.com", "b@x.com"] and asked == [True, True]
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+        assert relay.sent == ["a@x.com", "b@x.com"] and asked == [outbox._ANY_DUE] * 2

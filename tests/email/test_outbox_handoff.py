@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from mailtest import queue_mail
+from mailtest import RecordingRelay, queue_mail, statements_of
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
@@ -32,19 +30,10 @@ from tenantry.db.migrate import upgrade
 from tenantry.db.schema import outbox as outbox_table
 from tenantry.email import outbox
 from tenantry.email.delivery import DeliveryLoop, DeliveryPolicy
-from tenantry.email.message import Envelope
 from tenantry.projects.service import create_project
 from tenantry.wake import handoff_lease, offer_handoff, take_handed
 
 POLICY = DeliveryPolicy(sender="t@tenantry.localhost", lease_seconds=8)  # window 2 s: leased 10 s
-
-
-class Relay:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def deliver(self, envelope: Envelope) -> None:
-        self.sent.append(envelope.recipient)
 
 
 def queue_handed(engine: Engine, clock: object, *recipients: str) -> tuple[outbox.HandedMail, ...]:
@@ -60,22 +49,6 @@ def rows(engine: Engine) -> dict[str, sa.Row]:  # type: ignore[type-arg]
         return {row.to_address: row for row in conn.execute(sa.select(outbox_table))}
 
 
-@contextmanager
-def statements_of(engine: Engine, *watched: object) -> Iterator[list[object]]:
-    """The watched statements (outbox's module-level ones) as the engine executes them."""
-    seen: list[object] = []
-
-    def note(_conn, _cursor, _statement, _parameters, context, _executemany) -> None:  # type: ignore[no-untyped-def]
-        if context.compiled is not None and context.compiled.statement in watched:
-            seen.append(context.compiled.statement)
-
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-
-
 def test_queued_mail_is_leased_in_its_own_transaction_and_sent_without_a_claim(engine: Engine) -> None:
     clock = FrozenClock()
     handed = queue_handed(engine, clock, "a@x.com", "b@x.com")
@@ -88,7 +61,7 @@ def test_queued_mail_is_leased_in_its_own_transaction_and_sent_without_a_claim(e
     with write_transaction(engine) as conn:  # no other worker's claim takes it
         assert outbox.claim(conn, clock, limit=5) == []
 
-    relay = Relay()
+    relay = RecordingRelay()
     loop = DeliveryLoop(engine, clock, relay, POLICY)
     with statements_of(engine, outbox._ANY_DUE, outbox._LEASE) as seen:
         loop.hand(handed)
@@ -103,7 +76,7 @@ def test_queued_mail_is_leased_in_its_own_transaction_and_sent_without_a_claim(e
 def test_handed_mail_whose_send_cannot_start_in_time_is_given_back_and_claimed_afresh(engine: Engine) -> None:
     clock = FrozenClock()
     [late] = queue_handed(engine, clock, "late@x.com")
-    relay = Relay()
+    relay = RecordingRelay()
     loop = DeliveryLoop(engine, clock, relay, POLICY)
     # The loop got to it more than the batch window after its lease began (a stalled loop):
     # a send begun now might not end half a lease before the lease lapses.
@@ -137,7 +110,7 @@ def test_nothing_is_handed_for_a_transaction_that_rolled_back(engine: Engine) ->
 def test_a_stopping_loop_frees_the_mail_it_was_handed(engine: Engine) -> None:
     clock = FrozenClock()
     handed = queue_handed(engine, clock, "a@x.com")
-    loop = DeliveryLoop(engine, clock, Relay(), POLICY)
+    loop = DeliveryLoop(engine, clock, RecordingRelay(), POLICY)
     loop.hand(handed)
     loop.give_back()
     row = rows(engine)["a@x.com"]
