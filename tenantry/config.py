@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # and the request answers 503 server_unavailable instead of waiting forever. 0: no limit.
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
     # Threads per worker that run requests' database work (tenantry.db.engine.database_threads);
-    # unset: 4 on SQLite, pool size + overflow (20) on PostgreSQL.
+    # unset: 1 on SQLite, pool size + overflow (20) on PostgreSQL.
     db_threads: int | None = Field(default=None, ge=1)
     # How long a thread may hold the GIL while another waits for it (Python's default: 5 ms);
     # applied by each worker at start-up (tenantry.app).
