@@ -18,6 +18,7 @@ from tenantry.api import errors as api_errors
 from tenantry.api.routes import ROUTES
 from tenantry.clock import Clock, SystemClock
 from tenantry.config import Settings, load_settings
+from tenantry.db.checkpointer import BACKSTOP_PAGES, WalCheckpointer
 from tenantry.db.engine import create_engine, create_loop_reader, database_threads
 from tenantry.db.loop_reader import LoopReader
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
@@ -46,6 +47,7 @@ def _backend(settings: Settings) -> MailBackend:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
     settings = settings or load_settings()
     clock = clock or SystemClock()
+    checkpointer = WalCheckpointer.for_url(settings.database_url)
     engine = create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         pool_timeout=settings.db_pool_timeout,
         connect_timeout=settings.db_connect_timeout,
         statement_timeout_ms=settings.db_statement_timeout_ms,
+        wal_autocheckpoint=BACKSTOP_PAGES if checkpointer else None,
     )
     vault.configure_process_key(settings.mfa_key.get_secret_value() if settings.mfa_key else None)
     rate_limiter = build_rate_limiter(settings, engine, clock)
@@ -95,9 +98,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         task = asyncio.create_task(delivery.run_forever())
         runtime.wake_sms = sms.delivery.wake
         sms.start()
+        if checkpointer is not None:
+            checkpointer.start()
         try:
             yield
         finally:
+            if checkpointer is not None:
+                checkpointer.stop()
             await sms.stop()
             runtime.mail_loop = None
             task.cancel()
@@ -121,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.runtime = runtime
     app.state.delivery = delivery
+    app.state.checkpointer = checkpointer
     return app
 
 

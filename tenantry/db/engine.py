@@ -36,15 +36,18 @@ def create_engine(
     pool_timeout: float = 2.0,
     connect_timeout: int = 2,
     statement_timeout_ms: int = 0,
+    wal_autocheckpoint: int | None = None,
 ) -> Engine:
     """``pool_pre_ping`` tests a pooled connection before lending it, so after a database
     restart the dead connections are replaced without a restart of ours; the short timeouts make
     a request fail with 503 within about two seconds while the database is away.
     ``statement_timeout_ms`` (PostgreSQL; 0 = none) cancels a statement that runs longer, so a
-    hung server or a lock held elsewhere cannot hold a request forever (SQLSTATE 57014: 503)."""
+    hung server or a lock held elsewhere cannot hold a request forever (SQLSTATE 57014: 503).
+    ``wal_autocheckpoint`` (SQLite; None = SQLite's default) is the log size in pages at which a
+    commit checkpoints (``tenantry.db.checkpointer``)."""
     url = normalise_url(url)
     if is_sqlite(url):
-        return _sqlite_engine(url, pool_size=pool_size)
+        return _sqlite_engine(url, pool_size=pool_size, wal_autocheckpoint=wal_autocheckpoint)
     return sa.create_engine(
         url,
         pool_size=pool_size,
@@ -106,7 +109,14 @@ def create_loop_reader(url: str) -> Engine | None:
     return _sqlite_engine(url, pool_size=1, busy_timeout_ms=0, transactions=False)
 
 
-def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30000, transactions: bool = True) -> Engine:
+def _sqlite_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    busy_timeout_ms: int = 30000,
+    transactions: bool = True,
+    wal_autocheckpoint: int | None = None,
+) -> Engine:
     database = sa.engine.make_url(url).database
     kwargs: dict[str, Any] = {}
     if database and database != ":memory:":
@@ -139,6 +149,8 @@ def _sqlite_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 3000
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+        if wal_autocheckpoint is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={wal_autocheckpoint:d}")
         cursor.close()
 
     if not transactions:
