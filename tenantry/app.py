@@ -24,6 +24,7 @@ from tenantry.db.loop_reader import LoopReader
 from tenantry.email.backends import DevMailbox, MailBackend, SmtpBackend
 from tenantry.email.delivery import DeliveryLoop, delivery_policy
 from tenantry.errors import TenantryError
+from tenantry.gc_pauses import start_up_objects_frozen
 from tenantry.mfa import vault
 from tenantry.observability import health, metrics
 from tenantry.observability.outbox import OutboxCollector
@@ -101,7 +102,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if checkpointer is not None:
             checkpointer.start()
         try:
-            yield
+            with start_up_objects_frozen():
+                yield
         finally:
             if checkpointer is not None:
                 checkpointer.stop()
