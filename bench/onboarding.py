@@ -47,6 +47,7 @@ from harness import (
     TenantryServer,
     create_project,
     free_port,
+    freeze_driver_heap,
     machine,
     mail_recipient_and_token,
     median,
@@ -500,6 +501,7 @@ def main() -> None:
         help="with --profile: sample only the thread holding the GIL (CPU, not waits)",
     )
     args = ap.parse_args()
+    freeze_driver_heap()
     workers = [int(w) for w in args.workers.split(",") if w]
     databases = [d for d in args.databases.split(",") if d]
 

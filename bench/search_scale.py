@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import sqlalchemy as sa
+from harness import freeze_driver_heap
 
 from tenantry.db.schema import members, organization_domains, organizations
 from tenantry.organizations.models import DEFAULT_SETTINGS
@@ -615,6 +616,7 @@ def main() -> None:
     ap.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     ap.add_argument("--data-dir", type=Path, default=DATA, help="where seeded databases are cached")
     args = ap.parse_args()
+    freeze_driver_heap()
     DATA = args.data_dir
     sizes = [x for x in args.sizes.split(",") if x]
 

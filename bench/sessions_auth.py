@@ -41,6 +41,7 @@ from harness import (
     TenantryServer,
     create_project,
     free_port,
+    freeze_driver_heap,
     machine,
     mail_recipient_and_token,
     median,
@@ -168,6 +169,7 @@ def main() -> None:
         "--profile-flags", default="", help="extra py-spy record flags, e.g. '--gil' (only the thread holding the GIL)"
     )
     args = ap.parse_args()
+    freeze_driver_heap()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
 
