@@ -77,6 +77,14 @@ def serve(
     """Migrate the database and serve the API (and, in development, the dev mailbox)."""
     limit_malloc_arenas()  # first, before threads allocate
     settings = _settings(database_url)
+    api_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if settings.mode == "development" and "public_url" not in settings.model_fields_set:
+        # Mailed links and the portal's address follow where this server listens; the default
+        # (port 8000) would otherwise send links to a server that is not there. The workers are
+        # separate processes and read it from the environment.
+        public_url = f"http://{api_host}:{port}"
+        settings = settings.model_copy(update={"public_url": public_url})
+        os.environ["TENANTRY_PUBLIC_URL"] = public_url
     if settings.mode == "production" and not settings.smtp_url:
         typer.echo("TENANTRY_MODE=production needs TENANTRY_SMTP_URL: mail would otherwise be lost.", err=True)
         raise typer.Exit(2)
@@ -108,7 +116,6 @@ def serve(
         typer.echo(f"Dev mailbox: http://{host}:{port}/dev/mailbox")
     typer.echo(f'Stytch SDKs: B2BClient(project_id, secret, environment="http://{host}:{port}")', err=False)
     if portal_env is not None:
-        api_host = "127.0.0.1" if host == "0.0.0.0" else host
         portal_dev.export_environment(portal_env, settings, f"http://{api_host}:{port}")
         typer.echo(f"Clinic portal: {settings.public_url.rstrip('/')}/portal (its credentials: {portal_env})")
     # Workers are separate processes: they learn their settings from the environment.

@@ -42,6 +42,21 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
                     "/v1/b2b/magic_links/email/discovery/send", json={"email_address": f"p{i}@clinic.com"}
                 )
                 assert response.status_code == 200, response.text
+            # No TENANTRY_PUBLIC_URL: in development the links follow --port, in every worker.
+            for i in range(20):
+                link = _first_link(client, f"p{i}@clinic.com")
+                assert link.startswith(f"http://127.0.0.1:{port}/links/continue?"), link
+        assert f"Clinic portal: http://127.0.0.1:{port}/portal" in text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _first_link(client: httpx.Client, to: str) -> str:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        messages = client.get("/dev/mailbox/api/messages", params={"to": to}).json()
+        if messages:
+            return str(messages[0]["links"][0])
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {to}")
