@@ -23,9 +23,7 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-import sqlalchemy as sa
-
-from tenantry.db.engine import is_sqlite, normalise_url
+from tenantry.db.engine import sqlite_file
 from tenantry.db.outage import OutageLog
 
 log = logging.getLogger(__name__)
@@ -41,15 +39,6 @@ class Checkpoint(NamedTuple):
     busy: bool  # another checkpoint was running
     log_frames: int  # frames in the log
     checkpointed_frames: int  # of which now in the database file
-
-
-def database_file(url: str) -> str | None:
-    """The SQLite file behind ``url``, or None (PostgreSQL, in-memory SQLite)."""
-    url = normalise_url(url)
-    if not is_sqlite(url):
-        return None
-    database = sa.engine.make_url(url).database
-    return database if database and database != ":memory:" else None
 
 
 def checkpoint(conn: sqlite3.Connection) -> Checkpoint:
@@ -68,7 +57,7 @@ class WalCheckpointer:
 
     @classmethod
     def for_url(cls, url: str) -> WalCheckpointer | None:
-        database = database_file(url)
+        database = sqlite_file(url)
         return cls(database) if database else None
 
     def start(self) -> None:

@@ -28,6 +28,15 @@ def is_sqlite(url: str) -> bool:
     return normalise_url(url).startswith("sqlite")
 
 
+def sqlite_file(url: str) -> str | None:
+    """The SQLite file behind ``url``, or None (PostgreSQL, in-memory SQLite)."""
+    url = normalise_url(url)
+    if not is_sqlite(url):
+        return None
+    database = sa.engine.make_url(url).database
+    return database if database and database != ":memory:" else None
+
+
 def create_engine(
     url: str,
     *,
@@ -98,12 +107,9 @@ def create_loop_reader(url: str) -> Engine | None:
     timeout) they saved nothing measurable on the onboarding journey, whose requests cost
     milliseconds of their own, and they would let one worker's loop starve other workers' writers.
     """
+    if sqlite_file(url) is None:
+        return None  # PostgreSQL; or in-memory SQLite, where a second engine would open a second, empty database
     url = normalise_url(url)
-    if not is_sqlite(url):
-        return None
-    database = sa.engine.make_url(url).database
-    if not database or database == ":memory:":
-        return None  # a second engine would open a second, empty in-memory database
     # Autocommit: each statement reads its own snapshot, without the BEGIN and COMMIT round
     # trips (~10 % of a sessions.authenticate); its reads need no snapshot in common.
     return _sqlite_engine(url, pool_size=1, busy_timeout_ms=0, transactions=False)
@@ -117,9 +123,9 @@ def _sqlite_engine(
     transactions: bool = True,
     wal_autocheckpoint: int | None = None,
 ) -> Engine:
-    database = sa.engine.make_url(url).database
+    database = sqlite_file(url)
     kwargs: dict[str, Any] = {}
-    if database and database != ":memory:":
+    if database is not None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         # Concurrent reads (WAL) each hold a connection. SQLAlchemy's default pool keeps 5 and
         # closes overflow ones on return, so under load connections were opened, set up (the
@@ -136,7 +142,7 @@ def _sqlite_engine(
         json_deserializer=json_codec.loads_stored,
         **kwargs,
     )
-    writer_lock = lock_path(database) if database and database != ":memory:" else None
+    writer_lock = lock_path(database) if database is not None else None
     _sqlite_writers[engine] = WriterQueue(writer_lock, busy_timeout_ms / 1000)
     statistics.keep_current(engine)  # planner statistics: refreshed, and reloaded by pooled connections
 
