@@ -7,6 +7,10 @@ queued --claim (lease)--> sending --accepted--> sent (bodies erased)
 Mails are claimed in batches (one lease, one write to claim, one to record; DeliveryPolicy says
 how a batch keeps every send inside its lease). A worker killed while sending leaves the lease to
 lapse; the mails are then claimed again and sent with the same Message-ID, so nothing queued is lost.
+
+Mail handed over by requests (tenantry.email.outbox) is sent at once, but recorded together with
+the mail handed in the next ``record_delay``: at a light load each request hands one mail, and one
+write per mail cost a worker more than its sends did.
 """
 
 from __future__ import annotations
@@ -61,6 +65,10 @@ class DeliveryPolicy:
     lease_seconds: float = outbox.LEASE_SECONDS
     signer: DkimSigner | None = None
     batch: int = BATCH
+    # How long a handed mail, once sent, waits to be recorded in one write with the mail handed
+    # after it. A worker killed in that time sends it again (same Message-ID), as after a crash
+    # mid-batch; a worker that stops records it (``DeliveryLoop.give_back``).
+    record_delay: float = 0.05
 
     @property
     def send_timeout(self) -> float:
@@ -82,6 +90,11 @@ class _Outcome:
     failed: list[tuple[outbox.OutgoingMail, str]] = field(default_factory=list)
     untried: list[str] = field(default_factory=list)
 
+    def merge(self, other: _Outcome) -> None:
+        self.sent.extend(other.sent)
+        self.failed.extend(other.failed)
+        self.untried.extend(other.untried)
+
 
 class DeliveryLoop:
     def __init__(self, engine: Engine, clock: Clock, backend: MailBackend, policy: DeliveryPolicy) -> None:
@@ -92,6 +105,7 @@ class DeliveryLoop:
         self._wake = asyncio.Event()
         self._woken = False  # a request queued mail since the last pass began
         self._handed: list[outbox.HandedMail] = []  # leased by requests for this loop, not yet taken
+        self._unrecorded = _Outcome()  # handed mail sent (or failed) whose write waits for more
         self._outage = OutageLog(log, "outbox delivery")
 
     def wake(self) -> None:
@@ -110,12 +124,14 @@ class DeliveryLoop:
         self.wake()
 
     def give_back(self) -> None:
-        """Free the handed mail no pass has taken (the loop is stopping), so that any worker may
-        claim it at once instead of after its lease."""
+        """The loop is stopping: record the handed mail it sent but had not recorded yet (or it
+        would be sent again once its lease lapsed), and free the handed mail no pass has taken,
+        so that any worker may claim it at once instead of after its lease."""
         handed, self._handed = self._handed, []
-        if handed:
-            with write_transaction(self.engine) as conn:
-                outbox.release(conn, [h.mail.id for h in handed])
+        outcome, self._unrecorded = self._unrecorded, _Outcome()
+        outcome.untried.extend(h.mail.id for h in handed)
+        if outcome.sent or outcome.failed or outcome.untried:
+            self._record(outcome, claim_more=False)
 
     async def run_forever(self) -> None:
         async def one_pass() -> bool:
@@ -128,30 +144,56 @@ class DeliveryLoop:
         # write lock. After a wake there is mail to claim (unless the pass before took it), so the
         # read would only add a transaction and a trip to a thread: three per onboarding journey.
         woken, self._woken = self._woken, False
-        handed, self._handed = self._handed, []
-        if handed:
-            # Leased by the requests that queued them: no claim, and the window is counted from
-            # the earliest lease, so even the first send may be too late to start.
-            batch = [h.mail for h in handed]
-            claimed_at = min(h.leased_at for h in handed)
-            first_is_fresh = False
+        if self._handed:
+            handled = await self._send_handed()
+            outcome, self._unrecorded = self._unrecorded, _Outcome()
+            claimed_at = time.monotonic()  # the next batch's window counts from before its claim
+            batch = await to_thread.run_sync(self._record, outcome, handled < PER_PASS)
         else:
             if not woken and not await to_thread.run_sync(self._any_due):
                 return 0
             claimed_at = time.monotonic()
             batch = await to_thread.run_sync(self._claim)
-            first_is_fresh = True
-        handled = 0
+            handled = 0
         while batch:
-            outcome = await self._deliver(batch, claimed_at, first_is_fresh)
-            first_is_fresh = True
+            outcome = await self._deliver(batch, claimed_at, first_is_fresh=True)
             handled += len(batch) - len(outcome.untried)
             claim_more = handled < PER_PASS
             claimed_at = time.monotonic()
             batch = await to_thread.run_sync(self._record, outcome, claim_more)
         return handled
 
-    async def _deliver(self, batch: list[outbox.OutgoingMail], claimed_at: float, first_is_fresh: bool) -> _Outcome:
+    async def _send_handed(self) -> int:
+        """Send the mail handed to this loop, and the mail handed to it in the ``record_delay``
+        that follows (up to a batch), into ``_unrecorded``; the number of mails tried. A mail given
+        back untried ends the wait: the write that records it lets any worker claim it."""
+        tried = 0
+        deadline = time.monotonic() + self.policy.record_delay
+        while True:
+            handed, self._handed = self._handed, []
+            if handed:
+                # Leased by the requests that queued them: no claim, and the window is counted
+                # from the earliest lease, so even the first send may be too late to start.
+                mails = [h.mail for h in handed]
+                outcome = await self._deliver(mails, min(h.leased_at for h in handed), first_is_fresh=False)
+                self._unrecorded.merge(outcome)
+                tried += len(mails) - len(outcome.untried)
+            remaining = deadline - time.monotonic()
+            pending = len(self._unrecorded.sent) + len(self._unrecorded.failed)
+            if remaining <= 0 or pending >= self.policy.batch or self._unrecorded.untried:
+                break
+            if not self._handed:
+                self._wake.clear()  # set again by the next hand (or wake)
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._wake.wait()
+                except TimeoutError:
+                    break
+        if self._woken or self._handed:
+            self._wake.set()  # a wake that came while waiting still gets its pass
+        return tried
+
+    async def _deliver(self, batch: list[outbox.OutgoingMail], claimed_at: float, *, first_is_fresh: bool) -> _Outcome:
         outcome = _Outcome()
         for index, mail in enumerate(batch):
             if (index or not first_is_fresh) and time.monotonic() - claimed_at > self.policy.batch_window:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -71,6 +72,89 @@ def test_queued_mail_is_leased_in_its_own_transaction_and_sent_without_a_claim(e
     assert {row.status for row in done.values()} == {"sent"}
     assert {row.attempts for row in done.values()} == {1}
     assert handed[0].mail.message_id == done["a@x.com"].message_id
+
+
+def test_mail_handed_while_the_first_waits_to_be_recorded_is_sent_at_once_and_recorded_with_it(
+    engine: Engine,
+) -> None:
+    clock = FrozenClock()
+    first = queue_handed(engine, clock, "a@x.com")
+    second = queue_handed(engine, clock, "b@x.com", "c@x.com")
+    relay = RecordingRelay()
+    loop = DeliveryLoop(engine, clock, relay, replace(POLICY, record_delay=1.0))
+
+    async def requests_hand_mail_a_moment_apart() -> int:
+        loop.hand(first)
+        delivering = asyncio.create_task(loop.run_once())
+        await asyncio.sleep(0.05)
+        # Sent without waiting for the record; not recorded yet.
+        assert relay.sent == ["a@x.com"] and rows(engine)["a@x.com"].status == "queued"
+        loop.hand(second)
+        await asyncio.sleep(0.05)
+        assert relay.sent == ["a@x.com", "b@x.com", "c@x.com"] and not delivering.done()
+        return await delivering
+
+    with statements_of(engine, outbox._SENT, outbox._LEASE) as seen:
+        started = time.monotonic()
+        assert asyncio.run(requests_hand_mail_a_moment_apart()) == 3
+    assert seen == [outbox._SENT]  # one write recorded all three, after the delay
+    assert time.monotonic() - started >= 1.0
+    assert {row.status for row in rows(engine).values()} == {"sent"}
+
+
+def test_a_full_batch_of_handed_mail_is_recorded_without_waiting_out_the_delay(engine: Engine) -> None:
+    clock = FrozenClock()
+    handed = queue_handed(engine, clock, "a@x.com", "b@x.com", "c@x.com")
+    loop = DeliveryLoop(engine, clock, RecordingRelay(), replace(POLICY, record_delay=60.0, batch=3))
+    loop.hand(handed)
+    started = time.monotonic()
+    assert asyncio.run(loop.run_once()) == 3
+    assert time.monotonic() - started < 30
+    assert {row.status for row in rows(engine).values()} == {"sent"}
+
+
+def test_a_loop_stopped_before_recording_what_it_sent_records_it_as_it_stops(engine: Engine) -> None:
+    clock = FrozenClock()
+    handed = queue_handed(engine, clock, "a@x.com")
+    later = queue_handed(engine, clock, "b@x.com")
+    relay = RecordingRelay()
+    loop = DeliveryLoop(engine, clock, relay, replace(POLICY, record_delay=60.0))
+
+    async def stopped_while_waiting() -> None:
+        loop.hand(handed)
+        delivering = asyncio.create_task(loop.run_once())
+        await asyncio.sleep(0.05)
+        delivering.cancel()  # the server stops (lifespan cancels the loop's task)
+        with pytest.raises(asyncio.CancelledError):
+            await delivering
+        loop.hand(later)  # a request that committed as the loop stopped
+
+    asyncio.run(stopped_while_waiting())
+    assert relay.sent == ["a@x.com"]
+    loop.give_back()
+    held = rows(engine)
+    # Sent: recorded, so not sent again when its lease lapses. Never tried: free for any worker.
+    assert (held["a@x.com"].status, held["a@x.com"].lease_until) == ("sent", None)
+    assert (held["b@x.com"].status, held["b@x.com"].lease_until, held["b@x.com"].attempts) == ("queued", None, 0)
+    with write_transaction(engine) as conn:
+        assert [m.to_address for m in outbox.claim(conn, clock, limit=5)] == ["b@x.com"]
+
+
+def test_a_wake_that_comes_while_handed_mail_waits_gets_its_pass(engine: Engine) -> None:
+    clock = FrozenClock()
+    handed = queue_handed(engine, clock, "a@x.com")
+    loop = DeliveryLoop(engine, clock, RecordingRelay(), replace(POLICY, record_delay=0.2))
+
+    async def woken_meanwhile() -> bool:
+        loop.hand(handed)
+        delivering = asyncio.create_task(loop.run_once())
+        await asyncio.sleep(0.05)
+        loop.wake()  # mail queued without a hand-off (another path, or another worker's)
+        await delivering
+        return loop._wake.is_set()
+
+    # The pass's own wait cleared the event; it is set again so that poll_forever passes at once.
+    assert asyncio.run(woken_meanwhile())
 
 
 def test_handed_mail_whose_send_cannot_start_in_time_is_given_back_and_claimed_afresh(engine: Engine) -> None:
