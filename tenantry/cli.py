@@ -20,6 +20,7 @@ from tenantry.http_protocol import CoalescingHttpToolsProtocol
 from tenantry.memory import limit_malloc_arenas
 from tenantry.observability.logs import log_config
 from tenantry.observability.multiprocess import metrics_directory
+from tenantry.origin import local_origin
 from tenantry.otps import settings as otp_settings
 from tenantry.portal import cli as portal_cli
 from tenantry.portal import dev as portal_dev
@@ -77,12 +78,12 @@ def serve(
     """Migrate the database and serve the API (and, in development, the dev mailbox)."""
     limit_malloc_arenas()  # first, before threads allocate
     settings = _settings(database_url)
-    api_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    origin = local_origin(host, port)
     if settings.mode == "development" and "public_url" not in settings.model_fields_set:
         # Mailed links and the portal's address follow where this server listens; the default
         # (port 8000) would otherwise send links to a server that is not there. The workers are
         # separate processes and read it from the environment.
-        public_url = f"http://{api_host}:{port}"
+        public_url = origin
         settings = settings.model_copy(update={"public_url": public_url})
         os.environ["TENANTRY_PUBLIC_URL"] = public_url
     if settings.mode == "production" and not settings.smtp_url:
@@ -113,10 +114,10 @@ def serve(
     else:
         typer.echo("Projects: " + ", ".join(p.project_id for p in existing))
     if settings.dev_mailbox_enabled:
-        typer.echo(f"Dev mailbox: http://{host}:{port}/dev/mailbox")
-    typer.echo(f'Stytch SDKs: B2BClient(project_id, secret, environment="http://{host}:{port}")', err=False)
+        typer.echo(f"Dev mailbox: {origin}/dev/mailbox")
+    typer.echo(f'Stytch SDKs: B2BClient(project_id, secret, environment="{origin}")', err=False)
     if portal_env is not None:
-        portal_dev.export_environment(portal_env, settings, f"http://{api_host}:{port}")
+        portal_dev.export_environment(portal_env, settings, origin)
         typer.echo(f"Clinic portal: {settings.public_url.rstrip('/')}/portal (its credentials: {portal_env})")
     # Workers are separate processes: they learn their settings from the environment.
     os.environ["TENANTRY_DATABASE_URL"] = settings.database_url

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from tenantry.db.engine import create_engine
 from tenantry.db.migrate import upgrade
+from tenantry.origin import local_origin
 from tenantry.portal.settings import PortalSettingsError, load_portal_settings
 
 
@@ -25,7 +26,7 @@ def portal(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
 ) -> None:
     """Serve the clinic portal standalone (settings from TENANTRY_PORTAL_*)."""
-    os.environ.setdefault("TENANTRY_PORTAL_PUBLIC_URL", f"http://{host}:{port}")
+    os.environ.setdefault("TENANTRY_PORTAL_PUBLIC_URL", local_origin(host, port))
     try:
         settings = load_portal_settings()
     except PortalSettingsError as exc:
