@@ -23,8 +23,8 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-from tenantry.db.engine import sqlite_file
 from tenantry.db.outage import OutageLog
+from tenantry.db.urls import sqlite_file
 
 log = logging.getLogger(__name__)
 

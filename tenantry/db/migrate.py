@@ -7,7 +7,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from tenantry.db import statistics
-from tenantry.db.engine import is_sqlite
+from tenantry.db.urls import is_sqlite
 
 
 def alembic_config(url: str) -> Config:

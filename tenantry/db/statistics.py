@@ -34,6 +34,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tenantry.db.urls import sqlite_file
+
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 600.0
@@ -62,10 +64,8 @@ _keepers_lock = threading.Lock()
 
 
 def _database_file(engine: Engine) -> str | None:
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    return os.path.abspath(database)
+    database = sqlite_file(engine.url.render_as_string(hide_password=False))
+    return None if database is None else os.path.abspath(database)
 
 
 def _keeper(database: str) -> _Keeper:
