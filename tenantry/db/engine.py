@@ -37,7 +37,7 @@ def create_engine(
     url = normalise_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url, pool_size=pool_size, wal_autocheckpoint=wal_autocheckpoint)
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
@@ -48,6 +48,8 @@ def create_engine(
         # Error messages would otherwise embed bound parameters, mail bodies with live links among them.
         hide_parameters=True,
     )
+    statistics.analyse_when_changed(engine)  # planner statistics without autovacuum's minute
+    return engine
 
 
 # One thread on SQLite. Its one writer and the GIL make more threads contend rather than work, and
