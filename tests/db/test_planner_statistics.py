@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from planner_support import member_row, new_postgres_database, organization_row, project_row, statements_run
 
 from tenantry.db import statistics
 from tenantry.db.engine import create_engine, read_transaction
@@ -50,55 +51,15 @@ def _seed(engine: sa.Engine, project_id: str) -> list[str]:
     now = datetime.now(UTC)
     org_ids = [f"organization-test-{uuid.uuid4()}" for _ in range(N_ORGS)]
     with engine.begin() as conn:
-        conn.execute(
-            projects.insert(),
-            [
-                {
-                    "project_id": project_id,
-                    "name": "planner",
-                    "secret_digest": "0" * 64,
-                    "redirect_urls": [],
-                    "created_at": now,
-                }
-            ],
-        )
+        conn.execute(projects.insert(), [project_row(project_id, now)])
         conn.execute(
             organizations.insert(),
-            [
-                {
-                    "organization_id": org_id,
-                    "project_id": project_id,
-                    "name": f"Org {i}",
-                    "slug": f"org-{i}",
-                    "logo_url": "",
-                    "trusted_metadata": {},
-                    "settings": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i, org_id in enumerate(org_ids)
-            ],
+            [organization_row(project_id, org_id, f"Org {i}", now) for i, org_id in enumerate(org_ids)],
         )
         conn.execute(
             members.insert(),
             [
-                {
-                    "member_id": f"member-test-{uuid.uuid4()}",
-                    "project_id": project_id,
-                    "organization_id": org_id,
-                    "email_address": f"m{j}@org-{i}.example.com",
-                    "email_domain": f"org-{i}.example.com",
-                    "email_id": f"member-email-test-{uuid.uuid4()}",
-                    "email_verified": True,
-                    "status": "active",
-                    "name": "",
-                    "roles": [],
-                    "trusted_metadata": {},
-                    "untrusted_metadata": {},
-                    "is_breakglass": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                member_row(project_id, org_id, f"m{j}@org-{i}.example.com", now)
                 for i, org_id in enumerate(org_ids)
                 for j in range(PER_ORG)
             ],
@@ -108,19 +69,10 @@ def _seed(engine: sa.Engine, project_id: str) -> list[str]:
 
 def _served_statements(engine: sa.Engine, project_id: str, organization_ids: list[str]) -> list[tuple[str, Any]]:
     """The SELECTs member search runs for ``organization_ids`` (page and total), with parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        seen.append((statement, parameters))
-
     where = member_search.condition(project_id, organization_ids, Query("AND", []))
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with read_transaction(engine) as conn:
-            assert len(member_store.search_page(conn, where, after=None, limit=101)) == PER_ORG * len(organization_ids)
-            assert member_store.count(conn, where) == PER_ORG * len(organization_ids)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
+    with statements_run(engine) as seen, read_transaction(engine) as conn:
+        assert len(member_store.search_page(conn, where, after=None, limit=101)) == PER_ORG * len(organization_ids)
+        assert member_store.count(conn, where) == PER_ORG * len(organization_ids)
     selects = [(s, p) for s, p in seen if "FROM members" in s]
     assert len(selects) == 2, seen
     return selects
@@ -234,17 +186,8 @@ def test_sqlite_pooled_connections_take_up_statistics_refreshed_while_they_were_
 
 @pytest.fixture
 def postgres_engine(postgres_admin_url: str, root_conftest: Any) -> Iterator[sa.Engine]:
-    dbname = f"t_{uuid.uuid4().hex}"
-    root_conftest._pg_execute(postgres_admin_url, f'CREATE DATABASE "{dbname}"')
-    engine = create_engine(root_conftest._with_database(postgres_admin_url, dbname))
-    try:
+    with new_postgres_database(postgres_admin_url, root_conftest) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        root_conftest._pg_execute(
-            postgres_admin_url,
-            f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)',
-        )
 
 
 @pytest.mark.parametrize("analysed", [False, True], ids=["never-analysed", "analysed"])

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
+from planner_support import member_row, new_postgres_database, organization_row, project_row, statements_run
 
 from tenantry.db import statistics
 from tenantry.db.engine import create_engine, read_transaction
@@ -43,56 +44,13 @@ def _seed(engine: sa.Engine, project_id: str, emails_per_org: int, *, first: int
     org_ids = [f"organization-test-{project_id[-8:]}-{first + i}" for i in range(ORGANIZATIONS)]
     with engine.begin() as conn:
         if first == 0:
-            conn.execute(
-                projects.insert(),
-                [
-                    {
-                        "project_id": project_id,
-                        "name": "plans",
-                        "secret_digest": "0" * 64,
-                        "redirect_urls": [],
-                        "created_at": now,
-                    }
-                ],
-            )
-        conn.execute(
-            organizations.insert(),
-            [
-                {
-                    "organization_id": org_id,
-                    "project_id": project_id,
-                    "name": org_id,
-                    "slug": org_id,
-                    "logo_url": "",
-                    "trusted_metadata": {},
-                    "settings": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for org_id in org_ids
-            ],
-        )
+            conn.execute(projects.insert(), [project_row(project_id, now)])
+        conn.execute(organizations.insert(), [organization_row(project_id, org_id, org_id, now) for org_id in org_ids])
         conn.execute(
             members.insert(),
             [
-                {
-                    "member_id": f"member-test-{uuid.uuid4()}",
-                    "project_id": project_id,
-                    "organization_id": org_id,
-                    "email_address": f"m{j}@example.com",
-                    "email_domain": "example.com",
-                    "email_id": f"member-email-test-{uuid.uuid4()}",
-                    "email_verified": True,
-                    "status": "active",
-                    "name": "",
-                    "roles": [],
-                    "trusted_metadata": {},
-                    "untrusted_metadata": {},
-                    "is_breakglass": False,
-                    # Memberships made in the same second, as the tie-breaker by organization expects.
-                    "created_at": now - timedelta(seconds=i % 2),
-                    "updated_at": now,
-                }
+                # Memberships made in the same second, as the tie-breaker by organization expects.
+                member_row(project_id, org_id, f"m{j}@example.com", now, created_at=now - timedelta(seconds=i % 2))
                 for i, org_id in enumerate(org_ids)
                 for j in range(emails_per_org)
             ],
@@ -102,22 +60,13 @@ def _seed(engine: sa.Engine, project_id: str, emails_per_org: int, *, first: int
 
 def _lookups(engine: sa.Engine, project_id: str, org_ids: list[str]) -> list[tuple[str, Any]]:
     """The member SELECTs of ``memberships_of_email`` and ``get_by_email``, with parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if "FROM members" in statement:
-            seen.append((statement, parameters))
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with read_transaction(engine) as conn:
-            found = member_store.memberships_of_email(conn, project_id, "m1@example.com")
-            assert set(org_ids) <= {m.organization_id for m in found}
-            assert found == sorted(found, key=lambda m: (m.created_at, m.organization_id))
-            member = member_store.get_by_email(conn, project_id, org_ids[2], "m1@example.com")
-            assert member is not None and member.organization_id == org_ids[2]
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
+    with statements_run(engine) as run, read_transaction(engine) as conn:
+        found = member_store.memberships_of_email(conn, project_id, "m1@example.com")
+        assert set(org_ids) <= {m.organization_id for m in found}
+        assert found == sorted(found, key=lambda m: (m.created_at, m.organization_id))
+        member = member_store.get_by_email(conn, project_id, org_ids[2], "m1@example.com")
+        assert member is not None and member.organization_id == org_ids[2]
+    seen = [(statement, parameters) for statement, parameters in run if "FROM members" in statement]
     assert len(seen) == 2, seen
     return seen
 
@@ -166,15 +115,9 @@ def _assert_email_index(plan: dict[str, Any], statement: str) -> None:
 
 @pytest.fixture
 def postgres_engine(postgres_admin_url: str, root_conftest: Any) -> Iterator[sa.Engine]:
-    dbname = f"t_{uuid.uuid4().hex}"
-    root_conftest._pg_execute(postgres_admin_url, f'CREATE DATABASE "{dbname}"')
-    engine = create_engine(root_conftest._with_database(postgres_admin_url, dbname))
-    try:
+    with new_postgres_database(postgres_admin_url, root_conftest) as engine:
         upgrade(engine)
         yield engine
-    finally:
-        engine.dispose()
-        root_conftest._pg_execute(postgres_admin_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def _never_analysed(engine: sa.Engine, table: str) -> bool:
