@@ -87,3 +87,21 @@ def new_postgres_database(admin_url: str, root_conftest: Any) -> Iterator[sa.Eng
     finally:
         engine.dispose()
         root_conftest._pg_execute(admin_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def without_autovacuum(conn: sa.Connection, *tables: str) -> None:
+    """Keep autovacuum from analysing ``tables`` behind a test's back ("never analysed" would be a
+    race); Tenantry's own analysis is turned off by the ``analysis_by_hand`` fixture."""
+    for table in tables:
+        conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+
+
+def never_analysed(engine: sa.Engine, table: str) -> bool:
+    with engine.connect() as conn:
+        return bool(
+            conn.exec_driver_sql(
+                "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL"
+                " FROM pg_stat_user_tables WHERE relname = %(t)s",
+                {"t": table},
+            ).scalar()
+        )

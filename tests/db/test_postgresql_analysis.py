@@ -25,7 +25,15 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
-from planner_support import member_row, new_postgres_database, organization_row, project_row, statements_run
+from planner_support import (
+    member_row,
+    never_analysed,
+    new_postgres_database,
+    organization_row,
+    project_row,
+    statements_run,
+    without_autovacuum,
+)
 
 from tenantry.db import statistics
 from tenantry.db.engine import create_engine, read_transaction
@@ -120,17 +128,6 @@ def postgres_engine(postgres_admin_url: str, root_conftest: Any) -> Iterator[sa.
         yield engine
 
 
-def _never_analysed(engine: sa.Engine, table: str) -> bool:
-    with engine.connect() as conn:
-        return bool(
-            conn.exec_driver_sql(
-                "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL"
-                " FROM pg_stat_user_tables WHERE relname = %(t)s",
-                {"t": table},
-            ).scalar()
-        )
-
-
 def _changes_counted(engine: sa.Engine, table: str, changes: int) -> None:
     """Wait until PostgreSQL's statistics count ``changes`` on ``table`` since its last analysis:
     a backend reports its changes at most once a second, or when it closes, which the pool's
@@ -149,21 +146,13 @@ def _changes_counted(engine: sa.Engine, table: str, changes: int) -> None:
     raise AssertionError(f"{table}: {counted} changes counted, expected {changes}")
 
 
-@pytest.fixture
-def by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test calls ``analyse_changed`` itself: engines' background looks would race it."""
-    monkeypatch.setattr(statistics, "ANALYSIS_CHECK_SECONDS", 1e9)
-
-
 def _without_autovacuum(engine: sa.Engine) -> None:
-    # Keep autovacuum from analysing behind the test's back (it would make "never analysed" a race).
     with engine.begin() as conn:
-        for table in ("members", "organizations", "projects"):
-            conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        without_autovacuum(conn, "members", "organizations", "projects")
 
 
 def test_tables_analysed_as_they_grow_and_their_plans_take_the_email_index(
-    postgres_engine: sa.Engine, by_hand: None
+    postgres_engine: sa.Engine, analysis_by_hand: None
 ) -> None:
     engine = postgres_engine
     _without_autovacuum(engine)
@@ -172,14 +161,14 @@ def test_tables_analysed_as_they_grow_and_their_plans_take_the_email_index(
     statement, parameters = _lookups(engine, project_id, org_ids)[0]
     before = _scans(_pg_generic_plan(engine, statement, parameters))
     _seed(engine, project_id, emails_per_org=500, first=ORGANIZATIONS)  # 2,000 more
-    assert _never_analysed(engine, "members")
+    assert never_analysed(engine, "members")
     _changes_counted(engine, "members", 2_000)
 
     analysed = statistics.analyse_changed(engine)
 
-    assert "members" in analysed and not _never_analysed(engine, "members")
+    assert "members" in analysed and not never_analysed(engine, "members")
     # Fewer changes (8 organizations) than autovacuum waits for: left to autovacuum.
-    assert "organizations" not in analysed and _never_analysed(engine, "organizations")
+    assert "organizations" not in analysed and never_analysed(engine, "organizations")
     for statement, parameters in _lookups(engine, project_id, org_ids):
         _assert_email_index(_pg_generic_plan(engine, statement, parameters), statement)
     assert "members" not in statistics.analyse_changed(engine)  # nothing changed since
@@ -187,7 +176,7 @@ def test_tables_analysed_as_they_grow_and_their_plans_take_the_email_index(
 
 
 def test_a_table_analysed_small_is_analysed_again_after_a_tenth_more_changes(
-    postgres_engine: sa.Engine, by_hand: None
+    postgres_engine: sa.Engine, analysis_by_hand: None
 ) -> None:
     """Statistics of a small table make plans that are wrong for a large one (a sequential scan):
     they must not wait a minute for autovacuum either."""
@@ -215,10 +204,10 @@ def test_a_serving_engine_analyses_new_tables_by_itself(
         project_id = f"project-test-{uuid.uuid4()}"
         _seed(engine, project_id, emails_per_org=20)
         deadline = time.monotonic() + 15
-        while _never_analysed(engine, "members") and time.monotonic() < deadline:
+        while never_analysed(engine, "members") and time.monotonic() < deadline:
             with read_transaction(engine) as conn:  # what requests do: check connections out
                 conn.execute(sa.text("SELECT 1"))
             time.sleep(0.1)
-        assert not _never_analysed(engine, "members"), "the engine did not analyse members by itself"
+        assert not never_analysed(engine, "members"), "the engine did not analyse members by itself"
     finally:
         engine.dispose()
